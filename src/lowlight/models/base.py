@@ -1,0 +1,110 @@
+"""The contract every enhancement model follows, and the user-facing ``enhance`` method.
+
+Contract (checked cheaply at the boundary by :func:`check_image_batch`):
+
+* input ``(B, 3, H, W)`` float sRGB in ``[0, 1]``, any ``H`` and ``W``;
+* output the same shape, finite, in ``[0, 1]``;
+* models that need ``H, W`` divisible by something pad and crop inside
+  (set :attr:`EnhancementModel.pad_multiple`).
+
+Models whose output depends on whole-image statistics (exposure gain, illumination
+maps, curve maps) implement :meth:`EnhancementModel.estimate_context`; tiled inference
+calls it once on a downscaled copy of the whole image and passes the result to every
+tile, so that tiles of a large image agree (see :mod:`lowlight.inference.tiling`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from lowlight.layers.padding import crop_to, pad_to_multiple
+
+Context = dict[str, Tensor]
+"""Whole-image information for tiled inference. 4-D values ``(B, C, h, w)`` are spatial
+maps over the *whole* image and are resampled to each tile; other values are global."""
+
+
+def check_image_batch(x: Tensor) -> None:
+    """Raise ``ValueError`` unless ``x`` is a float ``(B, 3, H, W)`` tensor (no value scan)."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"expected a torch.Tensor, got {type(x).__name__}")
+    if x.ndim != 4 or x.shape[1] != 3:
+        raise ValueError(f"expected an image batch of shape (B, 3, H, W), got {tuple(x.shape)}")
+    if not x.is_floating_point():
+        raise ValueError(f"expected a float tensor in [0, 1], got dtype {x.dtype}")
+    if x.shape[-1] == 0 or x.shape[-2] == 0 or x.shape[0] == 0:
+        raise ValueError(f"empty image batch {tuple(x.shape)}")
+
+
+class EnhancementModel(nn.Module):
+    """Base class of all lowlight models.
+
+    Subclasses implement :meth:`enhance_tensor` on a padded batch; :meth:`forward`
+    checks the input, pads to :attr:`pad_multiple`, calls it, crops and clamps.
+
+    Shape:
+        - Input: ``(B, 3, H, W)`` in ``[0, 1]``.
+        - Output: ``(B, 3, H, W)`` in ``[0, 1]``.
+    """
+
+    pad_multiple: int = 1
+    """H and W are padded (reflect) to a multiple of this before :meth:`enhance_tensor`."""
+
+    def forward(self, x: Tensor, context: Context | None = None) -> Tensor:
+        check_image_batch(x)
+        padded, size = pad_to_multiple(x, self.pad_multiple)
+        if context is not None:
+            context = _fit_context(context, size, self.pad_multiple)
+        y = self.enhance_tensor(padded, context)
+        return crop_to(y, size).clamp(0.0, 1.0)
+
+    def enhance_tensor(self, x: Tensor, context: Context | None = None) -> Tensor:
+        """Enhance a padded batch ``(B, 3, H, W)``; the result may leave ``[0, 1]`` (clamped after).
+
+        Spatial maps in ``context`` arrive resampled and padded to exactly ``(H, W)``.
+        """
+        raise NotImplementedError
+
+    def estimate_context(self, x: Tensor) -> Context | None:
+        """Whole-image information for tiled inference, computed on a downscaled copy ``x``.
+
+        Returns ``None`` (the default) when tiles can be enhanced independently.
+        """
+        return None
+
+    def enhance(self, image: Any, **options: Any) -> Any:
+        """Enhance a path, PIL image, numpy array ``(H, W, 3)`` or tensor ``(B, 3, H, W)``.
+
+        Returns the same kind as the input (a path gives a PIL image). Large images are
+        tiled; see :func:`lowlight.inference.enhance_any` for ``options``.
+        """
+        from lowlight.inference import enhance_any
+
+        return enhance_any(self, image, **options)
+
+    @property
+    def device(self) -> torch.device:
+        """Device of the first parameter or buffer (CPU for parameter-free models)."""
+        for t in self.parameters():
+            return t.device
+        for t in self.buffers():
+            return t.device
+        return torch.device("cpu")
+
+
+def _fit_context(context: Context, size: tuple[int, int], multiple: int) -> Context:
+    """Resample spatial maps (which cover the unpadded input) to ``size = (H, W)`` and pad
+    them exactly as the image is padded, so :meth:`EnhancementModel.enhance_tensor` gets
+    maps aligned pixel for pixel with its input. Global values pass through."""
+    out: Context = {}
+    for key, value in context.items():
+        if value.ndim == 4:
+            if tuple(value.shape[-2:]) != tuple(size):
+                value = F.interpolate(value, size=size, mode="bilinear", align_corners=False)
+            value, _ = pad_to_multiple(value, multiple)
+        out[key] = value
+    return out
