@@ -116,3 +116,10 @@ Metadata keys: ``kind`` (``classical``, ``zero-reference``, ``supervised``,
 ``self-supervised``), ``paper``, ``summary``, ``default_weights`` (a shipped weight
 record name or ``None``).
 """
+
+
+OBJECTIVES: Registry[Callable[..., Any]] = Registry("objective", package="lowlight.losses")
+"""Training objectives: name -> constructor of a callable
+``objective(model, batch) -> (loss, logs)`` where ``batch`` is a dict with ``"input"``
+``(B, 3, H, W)`` and, for supervised objectives, ``"target"``; ``logs`` maps names to
+float tensors for the training log. Loss weights live in the objective (the composer)."""

@@ -54,6 +54,10 @@ class EnhancementModel(nn.Module):
     pad_multiple: int = 1
     """H and W are padded (reflect) to a multiple of this before :meth:`enhance_tensor`."""
 
+    tileable: bool = True
+    """Whether large images may be split into overlapping tiles. Models that are cheap on
+    the whole frame (classical operators) set ``False`` and always see the whole image."""
+
     def forward(self, x: Tensor, context: Context | None = None) -> Tensor:
         check_image_batch(x)
         padded, size = pad_to_multiple(x, self.pad_multiple)
@@ -68,6 +72,11 @@ class EnhancementModel(nn.Module):
         Spatial maps in ``context`` arrive resampled and padded to exactly ``(H, W)``.
         """
         raise NotImplementedError
+
+    def forward_train(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        """Training forward: the enhanced batch (not clamped) and auxiliary tensors that
+        losses need (e.g. curve maps). The default returns ``(self(x), {})``."""
+        return self(x), {}
 
     def estimate_context(self, x: Tensor) -> Context | None:
         """Whole-image information for tiled inference, computed on a downscaled copy ``x``.
