@@ -63,7 +63,10 @@ def load(
     model = build(name, **config)
     if path is not None:
         state = load_state_dict(path, expected_sha256=record.sha256 if record else None)
-        missing, unexpected = model.load_state_dict(state, strict=False)
+        try:
+            missing, unexpected = model.load_state_dict(state, strict=False)
+        except RuntimeError as exc:  # shape mismatches
+            raise WeightsError(f"weights {path} do not fit model '{name}' (config {config}): {exc}") from exc
         if missing or unexpected:
             raise WeightsError(
                 f"weights {path} do not fit model '{name}' (config {config}): "

@@ -59,6 +59,11 @@ class Registry(Generic[T]):
             raise RegistryError(f"{self.kind} '{name}' is already registered")
         self._entries[name] = Entry(name, obj, dict(meta))
 
+    def remove(self, name: str) -> None:
+        """Unregister ``name`` (for tests and plug-ins that register temporarily)."""
+        if self._entries.pop(name, None) is None:
+            raise RegistryError(f"{self.kind} '{name}' is not registered")
+
     def get(self, name: str) -> Entry[T]:
         """Entry for ``name``; the error lists the known names and failed imports."""
         self._discover()

@@ -1,0 +1,41 @@
+"""Inference helpers: tiled enhancement of large images and conversion between input kinds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from lowlight.inference.tiling import (
+    DEFAULT_CONTEXT_SIDE,
+    DEFAULT_OVERLAP,
+    DEFAULT_TILE,
+    enhance_tensor_tiled,
+)
+from lowlight.models.base import EnhancementModel
+
+__all__ = ["DEFAULT_CONTEXT_SIDE", "DEFAULT_OVERLAP", "DEFAULT_TILE", "enhance_any", "enhance_tensor_tiled"]
+
+
+def enhance_any(
+    model: EnhancementModel,
+    image: Any,
+    *,
+    tile: int = DEFAULT_TILE,
+    overlap: int = DEFAULT_OVERLAP,
+    context_side: int = DEFAULT_CONTEXT_SIDE,
+) -> Any:
+    """Enhance ``image`` (path, PIL image, numpy ``(H, W[, C])`` uint8/uint16/float, or tensor
+    ``(B, 3, H, W)`` / ``(3, H, W)`` in ``[0, 1]``) and return the same kind.
+
+    A path gives a PIL image (with the source's mode, alpha and bit depth restored). Numpy
+    arrays come back with their dtype and channel count. Tensors keep device and dtype.
+    """
+    from lowlight.inference.convert import from_batch, to_batch
+
+    converted = to_batch(image, model.device)
+    with torch.inference_mode():
+        result = enhance_tensor_tiled(
+            model, converted.batch, tile=tile, overlap=overlap, context_side=context_side
+        )
+    return from_batch(result, converted.restore)

@@ -1,0 +1,65 @@
+"""Options shared by several commands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import click
+import yaml
+
+from lowlight.device import DEVICE_CHOICES
+from lowlight.errors import ConfigError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def parse_key_values(pairs: Sequence[str]) -> dict[str, Any]:
+    """``["iterations=4", "scales=[1,2]"]`` -> ``{"iterations": 4, "scales": [1, 2]}``.
+
+    Values are parsed with ``yaml.safe_load`` (numbers, booleans, lists); never evaluated.
+    """
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"expected KEY=VALUE, got '{pair}'")
+        try:
+            out[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"cannot parse the value of '{pair}': {exc}") from exc
+    return out
+
+
+def model_options(default_model: str | None) -> Callable[[F], F]:
+    """``--model``, ``--weights``, ``--device`` and ``--model-arg`` for commands that run a model."""
+
+    def decorator(func: F) -> F:
+        func = click.option(
+            "--model-arg", "model_args", multiple=True, metavar="KEY=VALUE",
+            help="Constructor override for the model (repeatable); must match the weights.",
+        )(func)
+        func = click.option(
+            "--device", default="auto", show_default=True,
+            help=f"One of {', '.join(DEVICE_CHOICES)} (or cuda:N).",
+        )(func)
+        func = click.option(
+            "--weights", default="default", show_default=True,
+            help="'default' (the model's shipped weights), a shipped record name, a .safetensors/.pt "
+            "file or a training checkpoint, or 'none' for random initialisation.",
+        )(func)
+        func = click.option(
+            "--model", "-m", "model_name", default=default_model, show_default=default_model is not None,
+            required=default_model is None, help="Registered model name (see `lowlight models`).",
+        )(func)
+        return func
+
+    return decorator
+
+
+def load_model_from_options(model_name: str, weights: str, device: str, model_args: Sequence[str]) -> Any:
+    """Load a model as the options describe (``--weights none`` means random init)."""
+    from lowlight.api import load
+
+    return load(model_name, weights=None if weights.lower() == "none" else weights, device=device,
+                **parse_key_values(model_args))

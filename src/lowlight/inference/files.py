@@ -1,0 +1,153 @@
+"""Enhance many image files: mirror the input tree, never touch inputs, keep going past bad files."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from lowlight.errors import LowlightError
+from lowlight.inference.tiling import DEFAULT_OVERLAP, DEFAULT_TILE, enhance_tensor_tiled
+from lowlight.models.base import EnhancementModel
+
+
+@dataclass
+class FileResult:
+    """Outcome for one input file: ``status`` is ``written``, ``skipped`` or ``failed``."""
+
+    source: Path
+    output: Path
+    status: str
+    message: str = ""
+
+
+@dataclass
+class RunSummary:
+    """Counts and per-file results of a batch run."""
+
+    results: list[FileResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def count(self, status: str) -> int:
+        return sum(r.status == status for r in self.results)
+
+    @property
+    def failed(self) -> list[FileResult]:
+        return [r for r in self.results if r.status == "failed"]
+
+    def line(self) -> str:
+        """One-line summary for the end of a run."""
+        return (
+            f"{self.count('written')} written, {self.count('skipped')} skipped (output exists), "
+            f"{self.count('failed')} failed, in {self.seconds:.1f} s"
+        )
+
+
+def plan_outputs(
+    items: Sequence[tuple[Path, Path]], out_dir: Path, fmt: str | None
+) -> list[tuple[Path, Path]]:
+    """Pair each ``(source, relative_path)`` with its output path under ``out_dir``.
+
+    The output mirrors the relative path; ``fmt`` (e.g. ``png``) replaces the extension.
+    Raises :class:`LowlightError` if an output would be an input file or two inputs map
+    to the same output (e.g. ``a.png`` and ``a.jpg`` with ``--format png``).
+    """
+    from lowlight.io import FORMAT_EXTENSIONS
+
+    inputs = {src.resolve() for src, _ in items}
+    planned: dict[Path, Path] = {}
+    pairs = []
+    for src, rel in items:
+        out = out_dir / rel
+        if fmt is not None:
+            key = fmt.lower()
+            if key not in FORMAT_EXTENSIONS:
+                raise LowlightError(f"unknown format '{fmt}'; choose one of {', '.join(sorted(FORMAT_EXTENSIONS))}")
+            out = out.with_suffix(FORMAT_EXTENSIONS[key])
+        resolved = out.resolve()
+        if resolved in inputs:
+            raise LowlightError(f"output {out} would overwrite the input {src}; choose another output folder")
+        if resolved in planned:
+            raise LowlightError(
+                f"inputs {planned[resolved]} and {src} would both be written to {out}; "
+                "rename one or keep each input's format"
+            )
+        planned[resolved] = src
+        pairs.append((src, out))
+    return pairs
+
+
+def enhance_files(
+    model: EnhancementModel,
+    pairs: Sequence[tuple[Path, Path]],
+    *,
+    fmt: str | None = None,
+    bit_depth: int | None = None,
+    overwrite: bool = False,
+    batch_size: int = 1,
+    tile: int = DEFAULT_TILE,
+    overlap: int = DEFAULT_OVERLAP,
+    max_pixels: int | None = None,
+    quality: int = 95,
+    on_result: Callable[[FileResult], None] | None = None,
+) -> RunSummary:
+    """Enhance ``(source, output)`` pairs; images of equal size are batched up to ``batch_size``.
+
+    Each file is read, enhanced (tiled when large) and written atomically in the source's
+    mode and bit depth (or ``fmt``/``bit_depth``). An existing output is skipped unless
+    ``overwrite``. A file that cannot be read or written is recorded as failed and the run
+    continues. ``on_result`` is called once per file (progress reporting).
+    """
+    from lowlight.io import read_image, write_image
+
+    summary = RunSummary()
+    start = time.perf_counter()
+
+    def record(result: FileResult) -> None:
+        summary.results.append(result)
+        if on_result is not None:
+            on_result(result)
+
+    pending: list[tuple[Path, Path, object]] = []
+
+    def flush() -> None:
+        if not pending:
+            return
+        batch = torch.from_numpy(np.stack([d.rgb.transpose(2, 0, 1) for _, _, d in pending])).to(model.device)
+        try:
+            out = enhance_tensor_tiled(model, batch, tile=tile, overlap=overlap)
+        except Exception as exc:  # noqa: BLE001 - one bad batch must not end the run
+            for src, dst, _ in pending:
+                record(FileResult(src, dst, "failed", f"enhancement failed: {exc}"))
+            pending.clear()
+            return
+        rgb = out.permute(0, 2, 3, 1).float().cpu().numpy()
+        for (src, dst, data), image in zip(pending, rgb):
+            try:
+                write_image(dst, image, like=data, format=fmt, bit_depth=bit_depth, overwrite=overwrite, quality=quality)
+                record(FileResult(src, dst, "written"))
+            except Exception as exc:  # noqa: BLE001
+                record(FileResult(src, dst, "failed", str(exc)))
+        pending.clear()
+
+    for src, dst in pairs:
+        if dst.exists() and not overwrite:
+            record(FileResult(src, dst, "skipped", "output exists (use --overwrite)"))
+            continue
+        try:
+            data = read_image(src, max_pixels=max_pixels)
+        except LowlightError as exc:
+            record(FileResult(src, dst, "failed", str(exc)))
+            continue
+        if pending and (pending[0][2].size != data.size or len(pending) >= batch_size):
+            flush()
+        pending.append((src, dst, data))
+        if len(pending) >= batch_size:
+            flush()
+    flush()
+    summary.seconds = time.perf_counter() - start
+    return summary
