@@ -60,7 +60,7 @@ def cli() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning :class:`LowlightError` into a one-line message."""
     try:
-        cli.main(args=argv, prog_name="lowlight", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="lowlight", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)
@@ -75,3 +75,5 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(130)
+    if isinstance(code, int) and code != 0:
+        sys.exit(code)
