@@ -1,0 +1,35 @@
+"""Training: typed YAML recipes, the shared step-based trainer, checkpoints, data parallelism.
+
+Importing this package loads nothing heavy; names resolve on first use::
+
+    from lowlight.train import load_config, train
+    result = train(load_config("configs/lucent_sice.yaml", ["train.steps=100"]))
+    result.export_path      # runs/lucent_sice/export/lucent_sice.safetensors
+
+The command line is ``lowlight train RECIPE [--resume] [--set key=value ...]``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "TrainConfig": "config",
+    "load_config": "config",
+    "parse_config": "config",
+    "apply_overrides": "config",
+    "Trainer": "trainer",
+    "TrainResult": "trainer",
+    "TrainingError": "trainer",
+    "train": "trainer",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lowlight.train' has no attribute '{name}'")
+    return getattr(importlib.import_module(f"lowlight.train.{module}"), name)

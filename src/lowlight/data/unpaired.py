@@ -1,0 +1,146 @@
+"""A folder of unpaired images for zero-reference and self-supervised training.
+
+Choices:
+
+* images are listed recursively with :func:`lowlight.io.list_images` and sorted by their
+  path relative to the root, so ``max_images`` and indices are stable across machines;
+* every file's header is checked at start-up (:func:`probe_images`, a PIL open without
+  decoding: about a millisecond per file). Unreadable files make construction fail with
+  one :class:`DatasetError` listing them — a long run should not die (or silently train
+  on less) hours in. A file whose header is fine but whose pixel data is truncated still
+  fails when it is loaded, with :class:`lowlight.io.ImageReadError` naming it;
+* images smaller than the crop are resized up, not padded (see
+  :mod:`lowlight.data.transforms`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from lowlight.data.transforms import SampleKey, random_crop_augment, sample_rng, to_tensor
+from lowlight.errors import LowlightError
+
+MAX_LISTED = 10
+"""How many bad files an error names before it summarises the rest."""
+
+
+class DatasetError(LowlightError):
+    """A dataset that cannot be used: no images, unreadable files, mismatched pairs."""
+
+
+def probe_size(path: Path) -> tuple[int, int]:
+    """``(height, width)`` of an image from its header, after EXIF orientation; no pixel decoding.
+
+    The content must be a format :func:`lowlight.io.read_image` reads (sniffed from the
+    first bytes, as it does) and Pillow must identify it.
+
+    Raises:
+        OSError, ValueError: the file is not such an image.
+    """
+    from PIL import Image
+
+    from lowlight.io.formats import sniff_format
+
+    with open(path, "rb") as fh:
+        head = fh.read(33)
+    if not head:
+        raise ValueError("empty file")
+    if sniff_format(head) is None:
+        raise ValueError("not a PNG, JPEG, BMP, TIFF or WebP image")
+    with Image.open(path) as image:
+        width, height = image.size
+        try:
+            orientation = image.getexif().get(0x0112, 1)
+            orientation = int(orientation[0] if isinstance(orientation, tuple) else orientation)
+        except Exception:  # noqa: BLE001 - unreadable metadata is ignored, as read_image does
+            orientation = 1
+    if orientation in (5, 6, 7, 8):  # transposed or rotated by 90 degrees
+        width, height = height, width
+    return height, width
+
+
+def probe_images(paths: Sequence[Path], what: str) -> list[tuple[int, int]]:
+    """Sizes ``(H, W)`` of ``paths``; raise one :class:`DatasetError` naming every unreadable file."""
+    sizes: list[tuple[int, int]] = []
+    bad: list[str] = []
+    for path in paths:
+        try:
+            sizes.append(probe_size(path))
+        except Exception as exc:  # noqa: BLE001 - any failure means the file is unusable
+            bad.append(f"{path} ({type(exc).__name__}: {exc})")
+            sizes.append((0, 0))
+    if bad:
+        shown = "; ".join(bad[:MAX_LISTED])
+        more = f"; ... and {len(bad) - MAX_LISTED} more" if len(bad) > MAX_LISTED else ""
+        raise DatasetError(
+            f"{len(bad)} unreadable image(s) in {what}: {shown}{more}. Remove or replace them."
+        )
+    return sizes
+
+
+class UnpairedImageFolder(Dataset):
+    """Random crops of the images under ``root`` (searched recursively).
+
+    Args:
+        root: folder of images (any depth).
+        crop: side of the square random crop; ``None`` returns whole images.
+        flips: random horizontal and vertical flips.
+        rot90: random rotations by multiples of 90 degrees.
+        max_images: keep only the first N images in sorted order.
+        check_files: probe every header at construction (see the module docstring).
+
+    Items are ``{"input": (3, crop, crop) float32 in [0, 1], "path": str}``. The key
+    may be an ``int`` or a :class:`~lowlight.data.transforms.SampleKey` carrying the
+    sample's augmentation seed.
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        crop: int | None = 256,
+        flips: bool = True,
+        rot90: bool = False,
+        max_images: int | None = None,
+        check_files: bool = True,
+    ) -> None:
+        from lowlight.io import list_images
+
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise DatasetError(f"image folder not found: {self.root}")
+        if crop is not None and crop < 1:
+            raise ValueError(f"crop must be >= 1 or None, got {crop}")
+        found = sorted(list_images([self.root], recursive=True), key=lambda item: str(item[1]))
+        paths = [Path(path) for path, _ in found]
+        if max_images is not None:
+            paths = paths[:max_images]
+        if not paths:
+            raise DatasetError(f"no images found under {self.root}")
+        self.paths = paths
+        self.sizes = probe_images(paths, str(self.root)) if check_files else None
+        self.crop = crop
+        self.flips = flips
+        self.rot90 = rot90
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, key: int | SampleKey) -> dict[str, Tensor | str]:
+        from lowlight.io import read_image
+
+        index, rng = sample_rng(key)
+        path = self.paths[index]
+        image = read_image(path).rgb
+        view = random_crop_augment(image, self.crop, rng, flips=self.flips, rot90=self.rot90)
+        return {"input": to_tensor(view), "path": str(path)}
+
+    def describe(self) -> str:
+        """One line for logs and weight records."""
+        return f"unpaired: {self.root} ({len(self)} images)"
+
+
+__all__ = ["DatasetError", "UnpairedImageFolder", "probe_images", "probe_size"]
