@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from lowlight.layers.padding import downscale_to_max_side
-from lowlight.models.base import Context, EnhancementModel, check_image_batch
+from lowlight.models.base import Context, EnhancementModel, check_image_batch, is_spatial_map
 
 DEFAULT_TILE = 1024
 DEFAULT_OVERLAP = 64
@@ -59,7 +59,7 @@ def crop_context(context: Context, box: tuple[int, int, int, int], full: tuple[i
     height, width = full
     out: Context = {}
     for key, value in context.items():
-        if value.ndim != 4:
+        if not is_spatial_map(value):
             out[key] = value
             continue
         value = value if value.is_floating_point() else value.float()

@@ -24,8 +24,14 @@ from torch import Tensor, nn
 from lowlight.layers.padding import crop_to, pad_to_multiple
 
 Context = dict[str, Tensor]
-"""Whole-image information for tiled inference. 4-D values ``(B, C, h, w)`` are spatial
-maps over the *whole* image and are resampled to each tile; other values are global."""
+"""Whole-image information for tiled inference. 4-D values ``(B, C, h, w)`` with ``h * w > 1``
+are spatial maps over the *whole* image and are resampled to each tile; other values
+(scalars, ``(B, C, 1, 1)`` gains) are global and pass through unchanged."""
+
+
+def is_spatial_map(value: Tensor) -> bool:
+    """Whether a context value is a spatial map (4-D and larger than 1x1)."""
+    return value.ndim == 4 and value.shape[-1] * value.shape[-2] > 1
 
 
 def check_image_batch(x: Tensor) -> None:
@@ -111,7 +117,7 @@ def _fit_context(context: Context, size: tuple[int, int], multiple: int) -> Cont
     maps aligned pixel for pixel with its input. Global values pass through."""
     out: Context = {}
     for key, value in context.items():
-        if value.ndim == 4:
+        if is_spatial_map(value):
             if tuple(value.shape[-2:]) != tuple(size):
                 value = F.interpolate(value, size=size, mode="bilinear", align_corners=False)
             value, _ = pad_to_multiple(value, multiple)
