@@ -18,7 +18,7 @@ from lowlight.losses.naturalness import (
     nr_loss,
     nss_features,
 )
-from lowlight.metrics.niqe import niqe
+from lowlight.metrics.niqe_core import niqe
 
 
 def natural_like(size: int = 128, seed: int = 0) -> torch.Tensor:

@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-import lowlight.metrics.niqe as nq
+import lowlight.metrics.niqe_core as nq
 from lowlight.errors import WeightsError
 from lowlight.metrics.convert import MetricInputError, quantize_uint8
 from lowlight.metrics.pil_resize import pil_bicubic_resize

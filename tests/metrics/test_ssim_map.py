@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from lowlight.metrics.convert import MetricInputError
-from lowlight.metrics.ssim import gaussian_window, gaussian_window_1d, ssim_map
+from lowlight.metrics.ssim_core import gaussian_window, gaussian_window_1d, ssim_map
 
 
 class TestWindow:

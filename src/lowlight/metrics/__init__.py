@@ -7,9 +7,11 @@ use::
     from lowlight.metrics import score_pair, score_no_reference, METRIC_SPECS
     score_pair(output, ground_truth)          # {'psnr': ..., 'psnr_gtmean': ..., ...}
 
-The SSIM and NIQE *functions* live in :mod:`lowlight.metrics.full_reference` (``ssim``)
-and :mod:`lowlight.metrics.niqe` (``niqe``); they are not re-exported here because the
-package attributes ``ssim`` and ``niqe`` are those submodules.
+    from lowlight.metrics import psnr, ssim, niqe   # the metric functions themselves
+
+Implementation modules: :mod:`~lowlight.metrics.full_reference` (PSNR, SSIM, MAE, GT-mean),
+:mod:`~lowlight.metrics.ssim_core` (the Gaussian-window SSIM map shared with the SSIM loss),
+:mod:`~lowlight.metrics.niqe_core` (NIQE and its building blocks), :mod:`~lowlight.metrics.lpips`.
 """
 
 from __future__ import annotations
@@ -26,15 +28,17 @@ _EXPORTS = {
     "MetricInputError": "convert",
     "quantize_uint8": "convert",
     "psnr": "full_reference",
+    "ssim": "full_reference",
     "mae": "full_reference",
     "gt_mean_align": "full_reference",
-    "gaussian_window": "ssim",
-    "ssim_map": "ssim",
+    "gaussian_window": "ssim_core",
+    "ssim_map": "ssim_core",
     "LPIPS": "lpips",
     "load_lpips": "lpips",
-    "niqe_features": "niqe",
-    "mscn": "niqe",
-    "load_pristine_params": "niqe",
+    "niqe": "niqe_core",
+    "niqe_features": "niqe_core",
+    "mscn": "niqe_core",
+    "load_pristine_params": "niqe_core",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -5,7 +5,7 @@ Protocol (the LLIE field's, e.g. LOL evaluation): both images are quantised to 8
 
 * PSNR: ``10 log10(255^2 / MSE)``, MSE over all pixels and the three channels.
   Identical images give ``math.inf`` (reported as is, never capped).
-* SSIM: MATLAB ``ssim_index`` (see :mod:`lowlight.metrics.ssim`) on each of R, G, B
+* SSIM: MATLAB ``ssim_index`` (see :mod:`lowlight.metrics.ssim_core`) on each of R, G, B
   as float64 in 0-255 with ``L = 255``, the mean of the three channel means.
 * MAE: mean absolute error of the quantised images scaled to [0, 1].
 * GT-mean: the output is multiplied by ``mean(gray(target)) / mean(gray(output))``
@@ -27,7 +27,7 @@ from lowlight.metrics.convert import (
     quantize_uint8,
     uint8_to_tensor,
 )
-from lowlight.metrics.ssim import gaussian_window_1d, ssim_map
+from lowlight.metrics.ssim_core import gaussian_window_1d, ssim_map
 
 __all__ = ["gt_mean_align", "mae", "psnr", "quantize_uint8", "ssim"]
 

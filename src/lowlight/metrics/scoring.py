@@ -84,7 +84,7 @@ def score_pair(
 def score_no_reference(image: Any, metrics: Sequence[str] = ("niqe",)) -> dict[str, float]:
     """No-reference scores of one image (``(H, W, 3)`` float in [0, 1] or ``uint8``)."""
     _check_names(metrics, reference=False)
-    from lowlight.metrics.niqe import niqe
+    from lowlight.metrics.niqe_core import niqe
 
     scorers: dict[str, Callable[[np.ndarray], float]] = {"niqe": niqe}
     img = quantize_uint8(image)
