@@ -57,8 +57,8 @@ def command(
 
     def on_result(result) -> None:  # noqa: ANN001
         bar.update(1)
-        if result.status == "failed":
-            bar.write(f"failed: {result.source}: {result.message}", file=sys.stderr)
+        if result.status == "failed" and not quiet:
+            bar.write(f"failed: {result.describe()}", file=sys.stderr)
 
     try:
         summary = enhance_files(
@@ -72,5 +72,5 @@ def command(
     if summary.failed:
         click.echo("failed files:", err=True)
         for result in summary.failed:
-            click.echo(f"  {result.source}: {result.message}", err=True)
+            click.echo(f"  {result.describe()}", err=True)
         sys.exit(1)

@@ -17,7 +17,7 @@ def command() -> None:
     for entry in MODELS.entries():
         name = entry.name + (" *" if entry.name == DEFAULT_MODEL else "")
         rows.append((name, entry.meta.get("kind", "?"), entry.meta.get("default_weights") or "-",
-                     entry.meta.get("paper", "")))
+                     entry.meta.get("paper") or "-"))
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         click.echo("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())

@@ -24,6 +24,10 @@ class FileResult:
     status: str
     message: str = ""
 
+    def describe(self) -> str:
+        """``source: message``, without repeating the path when the message already names it."""
+        return self.message if str(self.source) in self.message else f"{self.source}: {self.message}"
+
 
 @dataclass
 class RunSummary:
