@@ -11,8 +11,9 @@ import click
 from lowlight.api import DEFAULT_MODEL
 from lowlight.cli._common import load_model_from_options, model_options
 
-SAMPLES = ("astronaut", "chelsea", "coffee", "rocket", "motorcycle_left", "retina")
-"""scikit-image sample photos (all shipped inside the scikit-image wheel)."""
+SAMPLES = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png", "retina.jpg")
+"""Colour sample photos that ship inside the scikit-image wheel (``skimage/data/``); read as
+files so no download hook of scikit-image can run."""
 
 
 @click.command("demo")
@@ -32,16 +33,15 @@ def command(out_dir: Path, model_name: str, weights: str, device: str, model_arg
     from lowlight.io import read_image, write_image
     from lowlight.visualize import contact_sheet
 
-    skdata = require("skimage.data", extra="demo", feature="the demo's sample photos")
+    skimage = require("skimage", extra="demo", feature="the demo's sample photos")
+    data_dir = Path(skimage.__file__).parent / "data"
     rng = np.random.default_rng(seed)
     synth = LowLightSynthesizer(exposure_range=(0.03, 0.12))
     dark_dir, out_enh = out_dir / "dark", out_dir / "enhanced"
     pairs = []
-    for name in SAMPLES:
-        rgb = getattr(skdata, name)()
-        if rgb.ndim != 3:
-            continue
-        dark, params = synth(rgb[..., :3].astype(np.float32) / 255.0, rng)
+    for filename in SAMPLES:
+        name = Path(filename).stem
+        dark, params = synth(read_image(data_dir / filename).rgb, rng)
         src = write_image(dark_dir / f"{name}.png", dark, overwrite=overwrite)
         pairs.append((src, out_enh / f"{name}.png"))
         click.echo(f"darkened {name}: exposure x{params.exposure:.3f}, shot noise {params.shot:.1e}")
