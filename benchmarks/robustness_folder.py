@@ -28,13 +28,17 @@ def make_inputs(root: Path) -> None:
 
     rng = np.random.default_rng(0)
     yy, xx = np.mgrid[0:240, 0:320] / 320.0
-    scene = np.stack([0.6 + 0.3 * np.sin(9 * xx), 0.5 + 0.4 * yy, 0.4 + 0.3 * np.cos(7 * xx * yy)], -1)
+    scene = np.stack(
+        [0.6 + 0.3 * np.sin(9 * xx), 0.5 + 0.4 * yy, 0.4 + 0.3 * np.cos(7 * xx * yy)], -1
+    )
     dark, _ = LowLightSynthesizer(exposure_range=(0.05, 0.05))(scene.astype(np.float32), rng)
     rgb8 = np.round(dark * 255).astype(np.uint8)
     root.mkdir(parents=True)
     (root / "nested").mkdir()
     (root / "zero_bytes.png").write_bytes(b"")
-    (root / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0" + bytes(rng.integers(0, 256, 500, dtype=np.uint8)))
+    (root / "corrupt.jpg").write_bytes(
+        b"\xff\xd8\xff\xe0" + bytes(rng.integers(0, 256, 500, dtype=np.uint8))
+    )
     buf = io.BytesIO()
     Image.fromarray(rgb8).save(buf, format="PNG")
     (root / "truncated.png").write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
@@ -47,11 +51,17 @@ def make_inputs(root: Path) -> None:
     Image.fromarray(rgb8).convert("P", palette=Image.Palette.ADAPTIVE).save(root / "palette.png")
     exif = Image.Exif()
     exif[0x0112] = 6
-    Image.fromarray(rgb8).save(root / "nested" / "exif_rotated.jpg", exif=exif.tobytes(), quality=95)
+    Image.fromarray(rgb8).save(
+        root / "nested" / "exif_rotated.jpg", exif=exif.tobytes(), quality=95
+    )
 
 
 def digests(root: Path) -> dict[Path, str]:
-    return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def main() -> None:
@@ -63,7 +73,18 @@ def main() -> None:
     inputs, outputs = args.workdir / "in", args.workdir / "out"
     make_inputs(inputs)
     before = digests(inputs)
-    cmd = [sys.executable, "-m", "lowlight", "enhance", str(inputs), "-o", str(outputs), "--model", args.model, "-q"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "lowlight",
+        "enhance",
+        str(inputs),
+        "-o",
+        str(outputs),
+        "--model",
+        args.model,
+        "-q",
+    ]
     print("$ lowlight " + " ".join(cmd[3:]))
     proc = subprocess.run(cmd, capture_output=True, text=True)
     print(proc.stdout + proc.stderr + f"(exit code {proc.returncode})\n")
@@ -79,8 +100,10 @@ def main() -> None:
             with Image.open(out) as im:
                 mode = im.mode if im.mode != "RGB" or out.suffix != ".png" else f"{im.mode}"
                 depth = " 16-bit" if out.suffix == ".png" and _png_bit_depth(out) == 16 else ""
-                print(f"{str(src.relative_to(inputs)):<26}{src_desc:<22}{mode + depth + f' {im.size[0]}x{im.size[1]}':<22}"
-                      f"{im.getexif().get(0x0112, 1)}")
+                print(
+                    f"{str(src.relative_to(inputs)):<26}{src_desc:<22}{mode + depth + f' {im.size[0]}x{im.size[1]}':<22}"
+                    f"{im.getexif().get(0x0112, 1)}"
+                )
         else:
             print(f"{str(src.relative_to(inputs)):<26}{src_desc:<22}{'(not written)':<22}-")
     print("\ninputs unchanged:", digests(inputs) == before)

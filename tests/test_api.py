@@ -49,13 +49,13 @@ def test_enhance_tensor_and_pil_and_path(dark_image, tmp_path):
 
 
 def test_enhance_rgba_numpy_keeps_alpha(dark_image):
-    alpha = np.linspace(0, 255, dark_image.shape[1], dtype=np.uint8)[None, :].repeat(dark_image.shape[0], 0)
+    alpha = np.linspace(0, 255, dark_image.shape[1], dtype=np.uint8)[None, :].repeat(
+        dark_image.shape[0], 0
+    )
     rgba = np.dstack([(dark_image * 255).round().astype(np.uint8), alpha])
     out = lowlight.load("gamma", device="cpu").enhance(rgba)
     assert out.shape == rgba.shape
     assert np.array_equal(out[..., 3], alpha)
-
-
 
 
 @pytest.fixture
@@ -66,8 +66,11 @@ def tiny_conv_registered():
     class TinyConv(EnhancementModel):
         def __init__(self, width: int = 4):
             super().__init__()
-            self.body = torch.nn.Sequential(torch.nn.Conv2d(3, width, 3, padding=1), torch.nn.ReLU(),
-                                            torch.nn.Conv2d(width, 3, 3, padding=1))
+            self.body = torch.nn.Sequential(
+                torch.nn.Conv2d(3, width, 3, padding=1),
+                torch.nn.ReLU(),
+                torch.nn.Conv2d(width, 3, 3, padding=1),
+            )
 
         def enhance_tensor(self, x, context=None):
             return x + self.body(x)
@@ -80,11 +83,21 @@ def tiny_conv_registered():
 def test_load_weights_with_record_and_hash_check(tmp_path, tiny_conv_registered):
     model = tiny_conv_registered()
     path = tmp_path / "w.safetensors"
-    save_weights(model.state_dict(), path, WeightRecord(
-        name="w", model="tiny_conv", file="", sha256="", license="Apache-2.0",
-        training_data="none", command="test"))
+    save_weights(
+        model.state_dict(),
+        path,
+        WeightRecord(
+            name="w",
+            model="tiny_conv",
+            file="",
+            sha256="",
+            license="Apache-2.0",
+            training_data="none",
+            command="test",
+        ),
+    )
     loaded = lowlight.load("tiny_conv", weights=path, device="cpu")
-    for (k, a), b in zip(model.state_dict().items(), loaded.state_dict().values()):
+    for (k, a), b in zip(model.state_dict().items(), loaded.state_dict().values(), strict=True):
         assert torch.equal(a, b), k
     record = WeightRecord.from_json(path.with_suffix(".json"))
     assert record.sha256 and record.file == "w.safetensors"

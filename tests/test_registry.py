@@ -36,5 +36,7 @@ def test_import_has_no_side_effects():
         "heavy = [m for m in ('torch', 'numpy', 'PIL', 'scipy', 'lowlight.models.lime') if m in sys.modules]; "
         "print(heavy)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "[]"

@@ -66,7 +66,9 @@ def load(
         try:
             missing, unexpected = model.load_state_dict(state, strict=False)
         except RuntimeError as exc:  # shape mismatches
-            raise WeightsError(f"weights {path} do not fit model '{name}' (config {config}): {exc}") from exc
+            raise WeightsError(
+                f"weights {path} do not fit model '{name}' (config {config}): {exc}"
+            ) from exc
         if missing or unexpected:
             raise WeightsError(
                 f"weights {path} do not fit model '{name}' (config {config}): "
@@ -96,7 +98,9 @@ def _resolve_weights(
         return record, candidate
     record, path = shipped_record(str(weights))
     if record.model != name:
-        raise WeightsError(f"shipped weights '{weights}' belong to model '{record.model}', not '{name}'")
+        raise WeightsError(
+            f"shipped weights '{weights}' belong to model '{record.model}', not '{name}'"
+        )
     return record, path
 
 

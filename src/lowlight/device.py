@@ -25,7 +25,9 @@ def resolve_device(spec: str | torch.device = "auto") -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     if spec.startswith("cuda") and not torch.cuda.is_available():
-        raise LowlightError(f"device '{spec}' requested but CUDA is not available; use --device cpu")
+        raise LowlightError(
+            f"device '{spec}' requested but CUDA is not available; use --device cpu"
+        )
     if spec == "mps":
         mps = getattr(torch.backends, "mps", None)
         if mps is None or not mps.is_available():
@@ -33,7 +35,9 @@ def resolve_device(spec: str | torch.device = "auto") -> torch.device:
     try:
         return torch.device(spec)
     except RuntimeError as exc:
-        raise LowlightError(f"unknown device '{spec}'; choose one of {', '.join(DEVICE_CHOICES)}") from exc
+        raise LowlightError(
+            f"unknown device '{spec}'; choose one of {', '.join(DEVICE_CHOICES)}"
+        ) from exc
 
 
 def prepare_runtime(device: torch.device) -> None:

@@ -48,7 +48,7 @@ class Registry(Generic[T]):
         """Decorator form of :meth:`add`; the name defaults to the object's ``__name__``."""
 
         def decorator(obj: T) -> T:
-            self.add(name or getattr(obj, "__name__"), obj, **meta)
+            self.add(name or obj.__name__, obj, **meta)  # type: ignore[attr-defined]
             return obj
 
         return decorator

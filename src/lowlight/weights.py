@@ -61,7 +61,9 @@ class WeightRecord:
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
-            raise WeightsError(f"unknown keys in weight record: {sorted(unknown)}; valid: {sorted(known)}")
+            raise WeightsError(
+                f"unknown keys in weight record: {sorted(unknown)}; valid: {sorted(known)}"
+            )
         return cls(**data)
 
     @classmethod
@@ -96,7 +98,9 @@ def shipped_record(name: str) -> tuple[WeightRecord, Path]:
     """The shipped record ``name`` and the path of its weight file."""
     records = shipped_records()
     if name not in records:
-        raise WeightsError(f"no shipped weights named '{name}'; shipped: {', '.join(sorted(records)) or '(none)'}")
+        raise WeightsError(
+            f"no shipped weights named '{name}'; shipped: {', '.join(sorted(records)) or '(none)'}"
+        )
     record = records[name]
     path = Path(str(resources.files(PRETRAINED_PACKAGE).joinpath(record.file)))
     return record, path
@@ -136,7 +140,9 @@ def load_state_dict(path: str | Path, expected_sha256: str | None = None) -> dic
     return dict(obj)
 
 
-def save_weights(state_dict: Mapping[str, Tensor], path: str | Path, record: WeightRecord | None = None) -> str:
+def save_weights(
+    state_dict: Mapping[str, Tensor], path: str | Path, record: WeightRecord | None = None
+) -> str:
     """Write ``state_dict`` to ``path`` (safetensors) atomically; return its sha256.
 
     If ``record`` is given, it is written beside as ``<stem>.json`` with ``file`` and

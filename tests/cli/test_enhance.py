@@ -31,7 +31,9 @@ def awkward_folder(tmp_path, dark_image) -> Path:
     (root / "truncated.png").write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
     gray16 = (dark_image.mean(2) * 65535).round().astype(np.uint16)
     Image.fromarray(gray16).save(root / "gray16.png")
-    Image.fromarray(rgb8.mean(2).astype(np.uint8), mode="L").save(root / "nested" / "gray.jpg", quality=95)
+    Image.fromarray(rgb8.mean(2).astype(np.uint8), mode="L").save(
+        root / "nested" / "gray.jpg", quality=95
+    )
     alpha = np.linspace(0, 255, rgb8.shape[1], dtype=np.uint8)[None].repeat(rgb8.shape[0], 0)
     Image.fromarray(np.dstack([rgb8, alpha]), mode="RGBA").save(root / "rgba.png")
     rotated = Image.fromarray(rgb8)  # 64 wide x 48 high; orientation 6 means "rotate 90 CW to view"
@@ -44,7 +46,9 @@ def awkward_folder(tmp_path, dark_image) -> Path:
 def test_enhance_awkward_folder(awkward_folder, tmp_path):
     before = {p: _digest(p) for p in awkward_folder.rglob("*") if p.is_file()}
     out = tmp_path / "out"
-    result = CliRunner().invoke(cli, ["enhance", str(awkward_folder), "-o", str(out), "--model", "gamma", "-q"])
+    result = CliRunner().invoke(
+        cli, ["enhance", str(awkward_folder), "-o", str(out), "--model", "gamma", "-q"]
+    )
     assert result.exit_code == 1, result.output
     for bad in ("zero.png", "corrupt.jpg", "truncated.png"):
         assert bad in result.output
@@ -72,11 +76,16 @@ def test_existing_outputs_skipped_unless_overwrite(tmp_path, dark_image):
     Image.fromarray((dark_image * 255).round().astype(np.uint8)).save(src / "a.png")
     out = tmp_path / "out"
     runner = CliRunner()
-    assert runner.invoke(cli, ["enhance", str(src), "-o", str(out), "-m", "gamma", "-q"]).exit_code == 0
+    assert (
+        runner.invoke(cli, ["enhance", str(src), "-o", str(out), "-m", "gamma", "-q"]).exit_code
+        == 0
+    )
     first = _digest(out / "a.png")
     result = runner.invoke(cli, ["enhance", str(src), "-o", str(out), "-m", "gamma", "-q"])
     assert result.exit_code == 0 and "1 skipped" in result.output
-    result = runner.invoke(cli, ["enhance", str(src), "-o", str(out), "-m", "clahe", "--overwrite", "-q"])
+    result = runner.invoke(
+        cli, ["enhance", str(src), "-o", str(out), "-m", "clahe", "--overwrite", "-q"]
+    )
     assert result.exit_code == 0 and "1 written" in result.output
     assert _digest(out / "a.png") != first
 
@@ -86,7 +95,9 @@ def test_output_onto_input_refused(tmp_path, dark_image):
     src.mkdir()
     Image.fromarray((dark_image * 255).round().astype(np.uint8)).save(src / "a.png")
     digest = _digest(src / "a.png")
-    result = CliRunner().invoke(cli, ["enhance", str(src), "-o", str(src), "-m", "gamma", "--overwrite", "-q"])
+    result = CliRunner().invoke(
+        cli, ["enhance", str(src), "-o", str(src), "-m", "gamma", "--overwrite", "-q"]
+    )
     assert result.exit_code != 0
     assert _digest(src / "a.png") == digest
 
@@ -97,8 +108,10 @@ def test_format_and_glob(tmp_path, dark_image):
     for name in ("a.png", "b.jpg", "c.bmp"):
         Image.fromarray((dark_image * 255).round().astype(np.uint8)).save(src / name)
     out = tmp_path / "out"
-    result = CliRunner().invoke(cli, ["enhance", str(src / "*.[pj]*g"), "-o", str(out), "-m", "gamma",
-                                      "--format", "webp", "-q"])
+    result = CliRunner().invoke(
+        cli,
+        ["enhance", str(src / "*.[pj]*g"), "-o", str(out), "-m", "gamma", "--format", "webp", "-q"],
+    )
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == ["a.webp", "b.webp"]
 
@@ -109,8 +122,22 @@ def test_large_image_tiled(tmp_path):
     src = tmp_path / "big.png"
     Image.fromarray(big).save(src)
     out = tmp_path / "out"
-    result = CliRunner().invoke(cli, ["enhance", str(src), "-o", str(out), "-m", "lime", "--tile", "128",
-                                      "--overlap", "16", "-q"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "enhance",
+            str(src),
+            "-o",
+            str(out),
+            "-m",
+            "lime",
+            "--tile",
+            "128",
+            "--overlap",
+            "16",
+            "-q",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert Image.open(out / "big.png").size == (420, 300)
 
@@ -118,7 +145,19 @@ def test_large_image_tiled(tmp_path):
 def test_decompression_bomb_refused(tmp_path, dark_image):
     src = tmp_path / "in.png"
     Image.fromarray((dark_image * 255).round().astype(np.uint8)).save(src)
-    result = CliRunner().invoke(cli, ["enhance", str(src), "-o", str(tmp_path / "o"), "-m", "gamma",
-                                      "--max-pixels", "1000", "-q"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "enhance",
+            str(src),
+            "-o",
+            str(tmp_path / "o"),
+            "-m",
+            "gamma",
+            "--max-pixels",
+            "1000",
+            "-q",
+        ],
+    )
     assert result.exit_code == 1
     assert "pixels" in result.output.lower()

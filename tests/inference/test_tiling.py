@@ -37,13 +37,22 @@ class MapGain(EnhancementModel):
         return {"light": F.avg_pool2d(x.mean(1, keepdim=True), 4)}
 
     def enhance_tensor(self, x, context=None):
-        light = context["light"] if context is not None else F.interpolate(
-            F.avg_pool2d(x.mean(1, keepdim=True), 4), size=x.shape[-2:], mode="bilinear", align_corners=False
+        light = (
+            context["light"]
+            if context is not None
+            else F.interpolate(
+                F.avg_pool2d(x.mean(1, keepdim=True), 4),
+                size=x.shape[-2:],
+                mode="bilinear",
+                align_corners=False,
+            )
         )
         return x / light.clamp_min(0.05) * 0.4
 
 
-@pytest.mark.parametrize("length,tile,overlap", [(10, 16, 4), (100, 32, 8), (97, 32, 8), (64, 32, 0)])
+@pytest.mark.parametrize(
+    "length,tile,overlap", [(10, 16, 4), (100, 32, 8), (97, 32, 8), (64, 32, 0)]
+)
 def test_tile_starts_cover_everything(length, tile, overlap):
     starts = tile_starts(length, tile, overlap)
     covered = torch.zeros(length, dtype=torch.bool)
@@ -51,7 +60,7 @@ def test_tile_starts_cover_everything(length, tile, overlap):
         covered[s : s + tile] = True
     assert covered.all()
     assert starts[-1] + min(tile, length) == length
-    for a, b in zip(starts, starts[1:]):
+    for a, b in zip(starts, starts[1:], strict=False):
         assert a + tile - b >= overlap
 
 
@@ -70,7 +79,9 @@ def test_pointwise_model_tiles_exactly():
 
 def test_global_context_makes_tiles_agree():
     torch.manual_seed(0)
-    x = torch.rand(1, 3, 64, 96) * torch.linspace(0.05, 0.6, 96)  # brightness varies across the frame
+    x = torch.rand(1, 3, 64, 96) * torch.linspace(
+        0.05, 0.6, 96
+    )  # brightness varies across the frame
     model = GlobalGain().eval()
     whole = model(x)
     tiled = enhance_tensor_tiled(model, x, tile=32, overlap=8, context_side=96)

@@ -64,7 +64,11 @@ def test_gradients_reach_every_parameter(name):
         pytest.skip(f"{name} has no trainable parameters")
     y, _ = model.forward_train(torch.rand(2, 3, 32, 32) * 0.4)
     y.square().mean().backward()
-    missing = [n for n, p in model.named_parameters() if p.requires_grad and (p.grad is None or not torch.isfinite(p.grad).all())]
+    missing = [
+        n
+        for n, p in model.named_parameters()
+        if p.requires_grad and (p.grad is None or not torch.isfinite(p.grad).all())
+    ]
     assert not missing, f"no finite gradient for {missing}"
 
 

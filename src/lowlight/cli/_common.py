@@ -36,30 +36,48 @@ def model_options(default_model: str | None) -> Callable[[F], F]:
 
     def decorator(func: F) -> F:
         func = click.option(
-            "--model-arg", "model_args", multiple=True, metavar="KEY=VALUE",
+            "--model-arg",
+            "model_args",
+            multiple=True,
+            metavar="KEY=VALUE",
             help="Constructor override for the model (repeatable); must match the weights.",
         )(func)
         func = click.option(
-            "--device", default="auto", show_default=True,
+            "--device",
+            default="auto",
+            show_default=True,
             help=f"One of {', '.join(DEVICE_CHOICES)} (or cuda:N).",
         )(func)
         func = click.option(
-            "--weights", default="default", show_default=True,
+            "--weights",
+            default="default",
+            show_default=True,
             help="'default' (the model's shipped weights), a shipped record name, a .safetensors/.pt "
             "file or a training checkpoint, or 'none' for random initialisation.",
         )(func)
         func = click.option(
-            "--model", "-m", "model_name", default=default_model, show_default=default_model is not None,
-            required=default_model is None, help="Registered model name (see `lowlight models`).",
+            "--model",
+            "-m",
+            "model_name",
+            default=default_model,
+            show_default=default_model is not None,
+            required=default_model is None,
+            help="Registered model name (see `lowlight models`).",
         )(func)
         return func
 
     return decorator
 
 
-def load_model_from_options(model_name: str, weights: str, device: str, model_args: Sequence[str]) -> Any:
+def load_model_from_options(
+    model_name: str, weights: str, device: str, model_args: Sequence[str]
+) -> Any:
     """Load a model as the options describe (``--weights none`` means random init)."""
     from lowlight.api import load
 
-    return load(model_name, weights=None if weights.lower() == "none" else weights, device=device,
-                **parse_key_values(model_args))
+    return load(
+        model_name,
+        weights=None if weights.lower() == "none" else weights,
+        device=device,
+        **parse_key_values(model_args),
+    )

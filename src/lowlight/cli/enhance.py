@@ -14,27 +14,78 @@ from lowlight.inference.tiling import DEFAULT_OVERLAP, DEFAULT_TILE
 
 @click.command("enhance")
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("--output", "-o", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Output folder; the input tree is mirrored inside it.")
+@click.option(
+    "--output",
+    "-o",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder; the input tree is mirrored inside it.",
+)
 @model_options(DEFAULT_MODEL)
-@click.option("--batch", "batch_size", default=1, show_default=True, type=click.IntRange(min=1),
-              help="Images of equal size enhanced together.")
-@click.option("--format", "fmt", default=None, help="Output format (png, jpg, tiff, webp, bmp); default: the input's.")
-@click.option("--bit-depth", type=click.Choice(["8", "16"]), default=None,
-              help="Output bit depth; default: the input's (16 only for PNG/TIFF).")
-@click.option("--quality", default=95, show_default=True, type=click.IntRange(1, 100), help="JPEG/WebP quality.")
-@click.option("--overwrite", is_flag=True, help="Replace existing outputs (inputs are never overwritten).")
-@click.option("--tile", default=DEFAULT_TILE, show_default=True, type=click.IntRange(min=64),
-              help="Images larger than this (pixels per side) are enhanced in overlapping tiles.")
+@click.option(
+    "--batch",
+    "batch_size",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Images of equal size enhanced together.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    default=None,
+    help="Output format (png, jpg, tiff, webp, bmp); default: the input's.",
+)
+@click.option(
+    "--bit-depth",
+    type=click.Choice(["8", "16"]),
+    default=None,
+    help="Output bit depth; default: the input's (16 only for PNG/TIFF).",
+)
+@click.option(
+    "--quality",
+    default=95,
+    show_default=True,
+    type=click.IntRange(1, 100),
+    help="JPEG/WebP quality.",
+)
+@click.option(
+    "--overwrite", is_flag=True, help="Replace existing outputs (inputs are never overwritten)."
+)
+@click.option(
+    "--tile",
+    default=DEFAULT_TILE,
+    show_default=True,
+    type=click.IntRange(min=64),
+    help="Images larger than this (pixels per side) are enhanced in overlapping tiles.",
+)
 @click.option("--overlap", default=DEFAULT_OVERLAP, show_default=True, type=click.IntRange(min=0))
-@click.option("--max-pixels", default=None, type=click.IntRange(min=1),
-              help="Refuse images with more pixels (decompression-bomb guard); default 200 MP or $LOWLIGHT_MAX_PIXELS.")
+@click.option(
+    "--max-pixels",
+    default=None,
+    type=click.IntRange(min=1),
+    help="Refuse images with more pixels (decompression-bomb guard); default 200 MP or $LOWLIGHT_MAX_PIXELS.",
+)
 @click.option("--no-recursive", is_flag=True, help="Do not descend into sub-folders.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def command(
-    inputs: tuple[str, ...], out_dir: Path, model_name: str, weights: str, device: str,
-    model_args: tuple[str, ...], batch_size: int, fmt: str | None, bit_depth: str | None, quality: int,
-    overwrite: bool, tile: int, overlap: int, max_pixels: int | None, no_recursive: bool, quiet: bool,
+    inputs: tuple[str, ...],
+    out_dir: Path,
+    model_name: str,
+    weights: str,
+    device: str,
+    model_args: tuple[str, ...],
+    batch_size: int,
+    fmt: str | None,
+    bit_depth: str | None,
+    quality: int,
+    overwrite: bool,
+    tile: int,
+    overlap: int,
+    max_pixels: int | None,
+    no_recursive: bool,
+    quiet: bool,
 ) -> None:
     """Enhance INPUTS (files, folders, globs) into OUTPUT, mirroring the input tree.
 
@@ -62,8 +113,16 @@ def command(
 
     try:
         summary = enhance_files(
-            model, pairs, fmt=fmt, bit_depth=int(bit_depth) if bit_depth else None, overwrite=overwrite,
-            batch_size=batch_size, tile=tile, overlap=overlap, max_pixels=max_pixels, quality=quality,
+            model,
+            pairs,
+            fmt=fmt,
+            bit_depth=int(bit_depth) if bit_depth else None,
+            overwrite=overwrite,
+            batch_size=batch_size,
+            tile=tile,
+            overlap=overlap,
+            max_pixels=max_pixels,
+            quality=quality,
             on_result=on_result,
         )
     finally:

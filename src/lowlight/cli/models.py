@@ -16,16 +16,24 @@ def command() -> None:
     rows = [("name", "kind", "default weights", "paper")]
     for entry in MODELS.entries():
         name = entry.name + (" *" if entry.name == DEFAULT_MODEL else "")
-        rows.append((name, entry.meta.get("kind", "?"), entry.meta.get("default_weights") or "-",
-                     entry.meta.get("paper") or "-"))
+        rows.append(
+            (
+                name,
+                entry.meta.get("kind", "?"),
+                entry.meta.get("default_weights") or "-",
+                entry.meta.get("paper") or "-",
+            )
+        )
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
-        click.echo("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
+        click.echo("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
     click.echo("* default model of `lowlight enhance`")
     if records:
         click.echo("\nshipped weights:")
         for record in records.values():
-            click.echo(f"  {record.name} ({record.model}): {record.training_data}; sha256 {record.sha256[:12]}...")
+            click.echo(
+                f"  {record.name} ({record.model}): {record.training_data}; sha256 {record.sha256[:12]}..."
+            )
     if MODELS.import_errors:
         click.echo("\nmodules that failed to import:", err=True)
         for module, error in MODELS.import_errors.items():

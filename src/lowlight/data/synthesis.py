@@ -81,7 +81,9 @@ class LowLightSynthesizer:
                 read = float(np.exp(2.18 * log_shot + 1.20 + rng.normal(0.0, 0.26)))
         return DarkeningParams(exposure, gain_r, gain_b, shot, read)
 
-    def apply(self, rgb: np.ndarray, params: DarkeningParams, rng: np.random.Generator) -> np.ndarray:
+    def apply(
+        self, rgb: np.ndarray, params: DarkeningParams, rng: np.random.Generator
+    ) -> np.ndarray:
         """Darken ``rgb`` ``(H, W, 3)`` float in ``[0, 1]``; returns the same shape, float32."""
         linear = srgb_to_linear(rgb.astype(np.float64))
         gains = np.array([params.gain_r, 1.0, params.gain_b])
@@ -96,7 +98,9 @@ class LowLightSynthesizer:
             signal = np.round(signal * levels) / levels
         return linear_to_srgb(signal).astype(np.float32)
 
-    def __call__(self, rgb: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, DarkeningParams]:
+    def __call__(
+        self, rgb: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, DarkeningParams]:
         """Sample parameters and darken ``rgb``; returns the dark image and the parameters."""
         params = self.sample(rng)
         return self.apply(rgb, params, rng), params

@@ -12,8 +12,7 @@ not import image I/O and the metrics.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from lowlight._lazy import lazy_exports
 
 _EXPORTS = {
     "DEFAULT_METRICS": "pipeline",
@@ -40,13 +39,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'lowlight.evaluation' has no attribute '{name}'")
-    return getattr(importlib.import_module(f"lowlight.evaluation.{module}"), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -14,7 +14,13 @@ from lowlight.inference.tiling import (
 )
 from lowlight.models.base import EnhancementModel
 
-__all__ = ["DEFAULT_CONTEXT_SIDE", "DEFAULT_OVERLAP", "DEFAULT_TILE", "enhance_any", "enhance_tensor_tiled"]
+__all__ = [
+    "DEFAULT_CONTEXT_SIDE",
+    "DEFAULT_OVERLAP",
+    "DEFAULT_TILE",
+    "enhance_any",
+    "enhance_tensor_tiled",
+]
 
 
 def enhance_any(

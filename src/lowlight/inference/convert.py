@@ -35,11 +35,16 @@ def to_batch(image: Any, device: torch.device) -> Converted:
     if isinstance(image, np.ndarray):
         rgb, alpha = io.array_to_float(image)
         channels = 1 if image.ndim == 2 else image.shape[2]
-        return Converted(_numpy_to_tensor(rgb, device), ("numpy", image.dtype, alpha, channels, image.ndim))
+        return Converted(
+            _numpy_to_tensor(rgb, device), ("numpy", image.dtype, alpha, channels, image.ndim)
+        )
     if isinstance(image, Tensor):
         squeeze = image.ndim == 3
         batch = image.unsqueeze(0) if squeeze else image
-        return Converted(batch.to(device=device, dtype=torch.float32), ("tensor", image.device, image.dtype, squeeze))
+        return Converted(
+            batch.to(device=device, dtype=torch.float32),
+            ("tensor", image.device, image.dtype, squeeze),
+        )
     raise TypeError(
         f"cannot enhance a {type(image).__name__}: pass a path, a PIL image, a numpy array (H, W, 3) "
         "or a tensor (B, 3, H, W) in [0, 1]"

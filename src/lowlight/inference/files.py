@@ -26,7 +26,9 @@ class FileResult:
 
     def describe(self) -> str:
         """``source: message``, without repeating the path when the message already names it."""
-        return self.message if str(self.source) in self.message else f"{self.source}: {self.message}"
+        return (
+            self.message if str(self.source) in self.message else f"{self.source}: {self.message}"
+        )
 
 
 @dataclass
@@ -70,11 +72,15 @@ def plan_outputs(
         if fmt is not None:
             key = fmt.lower()
             if key not in FORMAT_EXTENSIONS:
-                raise LowlightError(f"unknown format '{fmt}'; choose one of {', '.join(sorted(FORMAT_EXTENSIONS))}")
+                raise LowlightError(
+                    f"unknown format '{fmt}'; choose one of {', '.join(sorted(FORMAT_EXTENSIONS))}"
+                )
             out = out.with_suffix(FORMAT_EXTENSIONS[key])
         resolved = out.resolve()
         if resolved in inputs:
-            raise LowlightError(f"output {out} would overwrite the input {src}; choose another output folder")
+            raise LowlightError(
+                f"output {out} would overwrite the input {src}; choose another output folder"
+            )
         if resolved in planned:
             raise LowlightError(
                 f"inputs {planned[resolved]} and {src} would both be written to {out}; "
@@ -121,7 +127,9 @@ def enhance_files(
     def flush() -> None:
         if not pending:
             return
-        batch = torch.from_numpy(np.stack([d.rgb.transpose(2, 0, 1) for _, _, d in pending])).to(model.device)
+        batch = torch.from_numpy(np.stack([d.rgb.transpose(2, 0, 1) for _, _, d in pending])).to(
+            model.device
+        )
         try:
             out = enhance_tensor_tiled(model, batch, tile=tile, overlap=overlap)
         except Exception as exc:  # noqa: BLE001 - one bad batch must not end the run
@@ -130,9 +138,17 @@ def enhance_files(
             pending.clear()
             return
         rgb = out.permute(0, 2, 3, 1).float().cpu().numpy()
-        for (src, dst, data), image in zip(pending, rgb):
+        for (src, dst, data), image in zip(pending, rgb, strict=True):
             try:
-                write_image(dst, image, like=data, format=fmt, bit_depth=bit_depth, overwrite=overwrite, quality=quality)
+                write_image(
+                    dst,
+                    image,
+                    like=data,
+                    format=fmt,
+                    bit_depth=bit_depth,
+                    overwrite=overwrite,
+                    quality=quality,
+                )
                 record(FileResult(src, dst, "written"))
             except Exception as exc:  # noqa: BLE001
                 record(FileResult(src, dst, "failed", str(exc)))

@@ -35,11 +35,17 @@ def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
     return starts
 
 
-def blend_ramp(length: int, overlap: int, at_start: bool, at_end: bool, device: torch.device) -> Tensor:
+def blend_ramp(
+    length: int, overlap: int, at_start: bool, at_end: bool, device: torch.device
+) -> Tensor:
     """1-D blending weights ``(length,)``: a linear ramp over ``overlap`` pixels on each side
     that has a neighbour, 1 elsewhere; strictly positive so every pixel is covered."""
     w = torch.ones(length, device=device)
-    ramp = (torch.arange(overlap, device=device, dtype=torch.float32) + 0.5) / overlap if overlap > 0 else None
+    ramp = (
+        (torch.arange(overlap, device=device, dtype=torch.float32) + 0.5) / overlap
+        if overlap > 0
+        else None
+    )
     if ramp is not None and length > 2 * overlap:
         if not at_start:
             w[:overlap] = ramp
@@ -48,7 +54,9 @@ def blend_ramp(length: int, overlap: int, at_start: bool, at_end: bool, device: 
     return w
 
 
-def crop_context(context: Context, box: tuple[int, int, int, int], full: tuple[int, int]) -> Context:
+def crop_context(
+    context: Context, box: tuple[int, int, int, int], full: tuple[int, int]
+) -> Context:
     """Resample the spatial maps of ``context`` (covering the whole ``full = (H, W)`` image) to
     the tile ``box = (y0, x0, y1, x1)`` at tile resolution; global values pass through.
 
@@ -67,7 +75,9 @@ def crop_context(context: Context, box: tuple[int, int, int, int], full: tuple[i
         xs = (torch.arange(x0, x1, device=value.device, dtype=value.dtype) + 0.5) / width * 2 - 1
         grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
         grid = torch.stack((grid_x, grid_y), dim=-1).expand(value.shape[0], -1, -1, -1)
-        out[key] = F.grid_sample(value, grid, mode="bilinear", padding_mode="border", align_corners=False)
+        out[key] = F.grid_sample(
+            value, grid, mode="bilinear", padding_mode="border", align_corners=False
+        )
     return out
 
 
@@ -107,7 +117,9 @@ def enhance_tensor_tiled(
         for x0 in xs:
             x1 = min(x0 + tile, width)
             wx = blend_ramp(x1 - x0, overlap, x0 == 0, x1 == width, x.device)
-            tile_context = crop_context(context, (y0, x0, y1, x1), (height, width)) if context else None
+            tile_context = (
+                crop_context(context, (y0, x0, y1, x1), (height, width)) if context else None
+            )
             y = model(x[..., y0:y1, x0:x1], context=tile_context)
             w = (wy[:, None] * wx[None, :]).to(x.dtype)
             out[..., y0:y1, x0:x1] += y * w

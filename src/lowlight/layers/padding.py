@@ -7,7 +7,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 
-def pad_to_multiple(x: Tensor, multiple: int, mode: str = "reflect") -> tuple[Tensor, tuple[int, int]]:
+def pad_to_multiple(
+    x: Tensor, multiple: int, mode: str = "reflect"
+) -> tuple[Tensor, tuple[int, int]]:
     """Pad the bottom and right of ``x`` so H and W are multiples of ``multiple``.
 
     Reflect padding needs the pad to be smaller than the side; where it is not

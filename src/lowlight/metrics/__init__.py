@@ -16,8 +16,7 @@ Implementation modules: :mod:`~lowlight.metrics.full_reference` (PSNR, SSIM, MAE
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from lowlight._lazy import lazy_exports
 
 _EXPORTS = {
     "MetricSpec": "registry",
@@ -43,13 +42,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'lowlight.metrics' has no attribute '{name}'")
-    return getattr(importlib.import_module(f"lowlight.metrics.{module}"), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

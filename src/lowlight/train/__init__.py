@@ -11,8 +11,7 @@ The command line is ``lowlight train RECIPE [--resume] [--set key=value ...]``.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from lowlight._lazy import lazy_exports
 
 _EXPORTS = {
     "TrainConfig": "config",
@@ -27,9 +26,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'lowlight.train' has no attribute '{name}'")
-    return getattr(importlib.import_module(f"lowlight.train.{module}"), name)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
