@@ -78,7 +78,8 @@ def direction_note(runs: Sequence[EvalRun]) -> str:
     """Which metrics are better high and which low."""
     from lowlight.metrics import METRIC_SPECS
 
-    names = [c for c in union_columns(runs) if not c.endswith("_gtmean")]
+    columns = union_columns(runs)
+    names = [c for c in columns if not c.endswith("_gtmean")]
     higher = [n.upper() for n in names if n in METRIC_SPECS and METRIC_SPECS[n].higher_is_better]
     lower = [n.upper() for n in names if n in METRIC_SPECS and not METRIC_SPECS[n].higher_is_better]
     parts = []
@@ -86,7 +87,8 @@ def direction_note(runs: Sequence[EvalRun]) -> str:
         parts.append(f"higher is better: {', '.join(higher)}")
     if lower:
         parts.append(f"lower is better: {', '.join(lower)}")
-    parts.append("gt-mean: prediction rescaled to the reference's mean brightness before scoring")
+    if any(c.endswith("_gtmean") for c in columns):
+        parts.append("gt-mean: prediction rescaled to the reference's mean brightness before scoring")
     return "; ".join(parts)
 
 
