@@ -113,3 +113,10 @@ def test_load_refuses_weights_of_another_shape(tmp_path, tiny_conv_registered):
     save_weights(tiny_conv_registered(width=8).state_dict(), path)
     with pytest.raises(WeightsError, match="do not fit"):
         lowlight.load("tiny_conv", weights=path, device="cpu")
+
+
+def test_learned_model_without_shipped_weights_refuses_default(tiny_conv_registered):
+    with pytest.raises(WeightsError, match="ships no trained weights"):
+        lowlight.load("tiny_conv", device="cpu")
+    model = lowlight.load("tiny_conv", weights=None, device="cpu")
+    assert model.weight_record is None

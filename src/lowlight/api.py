@@ -47,7 +47,7 @@ def load(
     Args:
         name: a registered model (see :func:`list_models`).
         weights: ``"default"`` for the shipped weights named by the registry (none for
-            classical models), the name of a shipped weight record, a path to a
+            classical models; a learned model that ships none raises :class:`WeightsError`), the name of a shipped weight record, a path to a
             ``.safetensors`` / ``.pt`` file or a training checkpoint, or ``None`` for
             random initialisation. A path with a ``.json`` record beside it is checked
             against the record's sha256 and built with the record's config.
@@ -61,6 +61,12 @@ def load(
     record, path = _resolve_weights(name, entry.meta.get("default_weights"), weights)
     config = {**(record.config if record else {}), **kwargs}
     model = build(name, **config)
+    if weights == "default" and path is None and any(p.requires_grad for p in model.parameters()):
+        raise WeightsError(
+            f"model '{name}' ships no trained weights yet; pass weights=PATH (a .safetensors file "
+            "or a training checkpoint; --weights on the command line), or weights=None for random "
+            "parameters"
+        )
     if path is not None:
         state = load_state_dict(path, expected_sha256=record.sha256 if record else None)
         try:

@@ -70,14 +70,26 @@ def model_options(default_model: str | None) -> Callable[[F], F]:
 
 
 def load_model_from_options(
-    model_name: str, weights: str, device: str, model_args: Sequence[str]
+    model_name: str,
+    weights: str,
+    device: str,
+    model_args: Sequence[str],
+    *,
+    allow_random_default: bool = False,
 ) -> Any:
-    """Load a model as the options describe (``--weights none`` means random init)."""
-    from lowlight.api import load
+    """Load a model as the options describe (``--weights none`` means random init).
 
-    return load(
-        model_name,
-        weights=None if weights.lower() == "none" else weights,
-        device=device,
-        **parse_key_values(model_args),
-    )
+    With ``allow_random_default`` (benchmarks, which time untrained networks), ``--weights
+    default`` on a learned model that ships no weights gives random parameters instead of an
+    error; callers say so in their report.
+    """
+    from lowlight.api import load, model_info
+
+    chosen: str | None = None if weights.lower() == "none" else weights
+    if (
+        allow_random_default
+        and chosen == "default"
+        and model_info(model_name).get("default_weights") is None
+    ):
+        chosen = None
+    return load(model_name, weights=chosen, device=device, **parse_key_values(model_args))

@@ -84,7 +84,9 @@ def command(
     prepare_runtime(dev)
     weights_arg = "none" if random_init else weights
     try:
-        model = load_model_from_options(model_name, weights_arg, str(dev), model_args)
+        model = load_model_from_options(
+            model_name, weights_arg, str(dev), model_args, allow_random_default=True
+        )
     except WeightsError as exc:
         raise WeightsError(
             f"{exc} (use --random-init to benchmark the architecture alone)"

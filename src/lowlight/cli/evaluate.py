@@ -271,7 +271,7 @@ def _evaluate_one(
 def _load(name: str, weights: str, device: str, model_args: Sequence[str]) -> Any:
     from lowlight.cli._common import load_model_from_options
 
-    return load_model_from_options(name, weights, device, model_args)
+    return load_model_from_options(name, weights, device, model_args, allow_random_default=True)
 
 
 def _plan(
