@@ -1,15 +1,20 @@
-"""``lowlight enhance``: enhance files, folders (recursive) and globs into a mirrored tree."""
+"""``lowlight enhance``: enhance image and video files, folders (recursive) and globs into a
+mirrored tree."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from lowlight.api import DEFAULT_MODEL
 from lowlight.cli._common import load_model_from_options, model_options
 from lowlight.inference.tiling import DEFAULT_OVERLAP, DEFAULT_TILE
+
+DEFAULT_VIDEO_CRF = 18  # lowlight.io.video.DEFAULT_CRF; repeated so --help needs no PyAV
+DEFAULT_TEMPORAL_SMOOTHING = 0.8  # lowlight.inference.video.DEFAULT_TEMPORAL_SMOOTHING
 
 
 @click.command("enhance")
@@ -29,7 +34,7 @@ from lowlight.inference.tiling import DEFAULT_OVERLAP, DEFAULT_TILE
     default=1,
     show_default=True,
     type=click.IntRange(min=1),
-    help="Images of equal size enhanced together.",
+    help="Images of equal size, or consecutive video frames, enhanced together.",
 )
 @click.option(
     "--format",
@@ -67,6 +72,27 @@ from lowlight.inference.tiling import DEFAULT_OVERLAP, DEFAULT_TILE
     type=click.IntRange(min=1),
     help="Refuse images with more pixels (decompression-bomb guard); default 200 MP or $LOWLIGHT_MAX_PIXELS.",
 )
+@click.option(
+    "--temporal-smoothing",
+    default=DEFAULT_TEMPORAL_SMOOTHING,
+    show_default=True,
+    type=click.FloatRange(0.0, 1.0, max_open=True),
+    help="Videos: weight of the running average of whole-frame context (exposure gain, "
+    "illumination or curve maps) against each new frame, against flicker; 0 = off.",
+)
+@click.option(
+    "--video-crf",
+    default=DEFAULT_VIDEO_CRF,
+    show_default=True,
+    type=click.IntRange(0, 51),
+    help="Videos: constant rate factor (x264 scale; lower = better quality, larger file).",
+)
+@click.option(
+    "--video-codec",
+    default=None,
+    help="Videos: FFmpeg encoder (libx264, mpeg4, libvpx-vp9...); default: H.264 for "
+    "mp4/m4v/mov/mkv, MPEG-4 for avi, VP9 for webm.",
+)
 @click.option("--no-recursive", is_flag=True, help="Do not descend into sub-folders.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def command(
@@ -84,52 +110,121 @@ def command(
     tile: int,
     overlap: int,
     max_pixels: int | None,
+    temporal_smoothing: float,
+    video_crf: int,
+    video_codec: str | None,
     no_recursive: bool,
     quiet: bool,
 ) -> None:
     """Enhance INPUTS (files, folders, globs) into OUTPUT, mirroring the input tree.
 
     Outputs keep each input's format, mode (grey, alpha) and bit depth unless --format or
-    --bit-depth say otherwise. A file that cannot be read is reported and the others are
-    still written; the exit code is 1 if any file failed.
+    --bit-depth say otherwise. Videos (.mp4 .m4v .mov .mkv .avi .webm; needs
+    'lowlight[video]') are re-encoded into the same container with their frame rate and
+    timing, and their audio copied where the container allows. A file that cannot be read
+    is reported and the others are still written; the exit code is 1 if any file failed.
     """
-    from tqdm import tqdm
-
     from lowlight.errors import LowlightError
-    from lowlight.inference.files import enhance_files, plan_outputs
-    from lowlight.io import list_images
+    from lowlight.inference.files import RunSummary, enhance_files, plan_outputs
+    from lowlight.io.formats import is_video_path
+    from lowlight.io.listing import list_media
 
-    items = list_images(list(inputs), recursive=not no_recursive)
+    items = list_media(list(inputs), recursive=not no_recursive)
     if not items:
-        raise LowlightError(f"no images found in {', '.join(inputs)}")
+        raise LowlightError(f"no images or videos found in {', '.join(inputs)}")
     pairs = plan_outputs(items, out_dir, fmt)
+    videos = [pair for pair in pairs if is_video_path(pair[0])]
+    images = [pair for pair in pairs if not is_video_path(pair[0])]
     model = load_model_from_options(model_name, weights, device, model_args)
-    bar = tqdm(total=len(pairs), unit="img", disable=quiet, file=sys.stderr, dynamic_ncols=True)
+    summary = RunSummary()
+    if images:
+        with _Progress(len(images), "img", quiet) as progress:
+            done = enhance_files(
+                model,
+                images,
+                fmt=fmt,
+                bit_depth=int(bit_depth) if bit_depth else None,
+                overwrite=overwrite,
+                batch_size=batch_size,
+                tile=tile,
+                overlap=overlap,
+                max_pixels=max_pixels,
+                quality=quality,
+                on_result=progress.on_result,
+            )
+        summary.results += done.results
+        summary.seconds += done.seconds
+    if videos:
+        from lowlight.inference.video import enhance_video_files
 
-    def on_result(result) -> None:  # noqa: ANN001
-        bar.update(1)
-        if result.status == "failed" and not quiet:
-            bar.write(f"failed: {result.describe()}", file=sys.stderr)
-
-    try:
-        summary = enhance_files(
-            model,
-            pairs,
-            fmt=fmt,
-            bit_depth=int(bit_depth) if bit_depth else None,
-            overwrite=overwrite,
-            batch_size=batch_size,
-            tile=tile,
-            overlap=overlap,
-            max_pixels=max_pixels,
-            quality=quality,
-            on_result=on_result,
-        )
-    finally:
-        bar.close()
+        with _Progress(len(videos), "video", quiet) as progress:
+            done = enhance_video_files(
+                model,
+                videos,
+                batch_size=batch_size,
+                temporal_smoothing=temporal_smoothing,
+                tile=tile,
+                overlap=overlap,
+                crf=video_crf,
+                codec=video_codec,
+                overwrite=overwrite,
+                on_result=progress.on_result,
+                progress=progress.on_frame,
+            )
+        summary.results += done.results
+        summary.seconds += done.seconds
     click.echo(f"{model_name} on {model.device}: {summary.line()} -> {out_dir}")
     if summary.failed:
         click.echo("failed files:", err=True)
         for result in summary.failed:
             click.echo(f"  {result.describe()}", err=True)
         sys.exit(1)
+
+
+class _Progress:
+    """A files bar; for videos also a frames bar per video. Failures (and dropped audio)
+    are printed as they happen."""
+
+    def __init__(self, total: int, unit: str, quiet: bool) -> None:
+        from tqdm import tqdm
+
+        self._tqdm = tqdm
+        self.quiet = quiet
+        self.bar = tqdm(total=total, unit=unit, disable=quiet, file=sys.stderr, dynamic_ncols=True)
+        self.frames: Any = None
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._close_frames()
+        self.bar.close()
+
+    def on_result(self, result) -> None:  # noqa: ANN001
+        self._close_frames()
+        self.bar.update(1)
+        if self.quiet:
+            return
+        if result.status == "failed":
+            self.bar.write(f"failed: {result.describe()}", file=sys.stderr)
+        elif "audio dropped" in result.message:
+            self.bar.write(f"note: {result.source}: {result.message}", file=sys.stderr)
+
+    def on_frame(self, source: Path, done: int, total: int | None) -> None:
+        if self.quiet:
+            return
+        if self.frames is None:
+            self.frames = self._tqdm(
+                total=total,
+                unit="frame",
+                desc=source.name,
+                leave=False,
+                file=sys.stderr,
+                dynamic_ncols=True,
+            )
+        self.frames.update(done - self.frames.n)
+
+    def _close_frames(self) -> None:
+        if self.frames is not None:
+            self.frames.close()
+            self.frames = None

@@ -14,7 +14,10 @@ from lowlight import __version__
 from lowlight.errors import LowlightError
 
 COMMANDS: dict[str, tuple[str, str]] = {
-    "enhance": ("lowlight.cli.enhance", "Enhance images: files, folders (recursive) or globs."),
+    "enhance": (
+        "lowlight.cli.enhance",
+        "Enhance images and videos: files, folders (recursive) or globs.",
+    ),
     "eval": ("lowlight.cli.evaluate", "Score a model or predictions with the field's metrics."),
     "bench": ("lowlight.cli.bench", "Parameters, MACs, latency and peak memory of a model."),
     "models": ("lowlight.cli.models", "List registered models and shipped weights."),

@@ -58,18 +58,20 @@ def plan_outputs(
 ) -> list[tuple[Path, Path]]:
     """Pair each ``(source, relative_path)`` with its output path under ``out_dir``.
 
-    The output mirrors the relative path; ``fmt`` (e.g. ``png``) replaces the extension.
-    Raises :class:`LowlightError` if an output would be an input file or two inputs map
-    to the same output (e.g. ``a.png`` and ``a.jpg`` with ``--format png``).
+    The output mirrors the relative path; ``fmt`` (e.g. ``png``) replaces the extension of
+    images (videos keep their container). Raises :class:`LowlightError` if an output would be
+    an input file or two inputs map to the same output (e.g. ``a.png`` and ``a.jpg`` with
+    ``--format png``).
     """
     from lowlight.io import FORMAT_EXTENSIONS
+    from lowlight.io.formats import is_video_path
 
     inputs = {src.resolve() for src, _ in items}
     planned: dict[Path, Path] = {}
     pairs = []
     for src, rel in items:
         out = out_dir / rel
-        if fmt is not None:
+        if fmt is not None and not is_video_path(src):
             key = fmt.lower()
             if key not in FORMAT_EXTENSIONS:
                 raise LowlightError(

@@ -89,6 +89,7 @@ def enhance_tensor_tiled(
     tile: int = DEFAULT_TILE,
     overlap: int = DEFAULT_OVERLAP,
     context_side: int = DEFAULT_CONTEXT_SIDE,
+    context: Context | None = None,
 ) -> Tensor:
     """Enhance ``x`` whole if it fits in one tile (or the model is not tileable), else in tiles.
 
@@ -98,6 +99,10 @@ def enhance_tensor_tiled(
         tile: tile side in pixels; images whose sides are both ``<= tile`` run in one pass.
         overlap: pixels shared by neighbouring tiles (blended linearly).
         context_side: longer side of the downscaled copy used to estimate the whole-image context.
+        context: a precomputed whole-image context for ``x`` (from
+            :meth:`~lowlight.models.base.EnhancementModel.estimate_context`, e.g. smoothed
+            across video frames), used for the whole image and for every tile. ``None``:
+            the model estimates it (on the downscaled copy when tiling).
 
     Returns:
         ``(B, 3, H, W)`` in ``[0, 1]``.
@@ -105,9 +110,10 @@ def enhance_tensor_tiled(
     check_image_batch(x)
     height, width = x.shape[-2:]
     if not model.tileable or (height <= tile and width <= tile):
-        return model(x)
+        return model(x) if context is None else model(x, context=context)
     overlap = min(overlap, tile // 4)
-    context = model.estimate_context(downscale_to_max_side(x, context_side))
+    if context is None:
+        context = model.estimate_context(downscale_to_max_side(x, context_side))
     out = torch.zeros_like(x)
     weight = torch.zeros((1, 1, height, width), device=x.device, dtype=x.dtype)
     ys, xs = tile_starts(height, tile, overlap), tile_starts(width, tile, overlap)

@@ -9,6 +9,9 @@ IMAGE_EXTENSIONS: frozenset[str] = frozenset(
 )
 """Extensions (lower case, with the dot) treated as images when folders are scanned."""
 
+VIDEO_EXTENSIONS: frozenset[str] = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm"})
+"""Extensions (lower case, with the dot) treated as videos (see :mod:`lowlight.io.video`)."""
+
 FORMAT_EXTENSIONS: dict[str, str] = {
     "png": ".png",
     "jpeg": ".jpg",
@@ -53,6 +56,16 @@ def format_from_path(path: Path) -> str | None:
 def is_image_path(path: Path) -> bool:
     """Whether ``path`` has one of :data:`IMAGE_EXTENSIONS` (case-insensitive)."""
     return path.suffix.lower() in IMAGE_EXTENSIONS
+
+
+def is_video_path(path: Path) -> bool:
+    """Whether ``path`` has one of :data:`VIDEO_EXTENSIONS` (case-insensitive)."""
+    return path.suffix.lower() in VIDEO_EXTENSIONS
+
+
+def is_media_path(path: Path) -> bool:
+    """Whether ``path`` is an image or a video by its extension (case-insensitive)."""
+    return is_image_path(path) or is_video_path(path)
 
 
 def sniff_format(head: bytes) -> str | None:

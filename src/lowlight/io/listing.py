@@ -1,16 +1,19 @@
-"""Expand files, folders and glob patterns into image files with mirrorable relative paths."""
+"""Expand files, folders and glob patterns into image (or video) files with mirrorable
+relative paths."""
 
 from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from lowlight.errors import LowlightError
-from lowlight.io.formats import is_image_path
+from lowlight.io.formats import is_image_path, is_media_path
 
 _MAGIC = frozenset("*?[")
+
+Accept = Callable[[Path], bool]
 
 
 def list_images(
@@ -31,17 +34,31 @@ def list_images(
     Raises:
         LowlightError: an input that does not exist, or a pattern that matches nothing.
     """
+    return _list_files(inputs, recursive, is_image_path)
+
+
+def list_media(
+    inputs: Sequence[str | Path] | str | Path, recursive: bool = True
+) -> list[tuple[Path, Path]]:
+    """Like :func:`list_images`, but videos (:data:`~lowlight.io.formats.VIDEO_EXTENSIONS`,
+    any case) count too."""
+    return _list_files(inputs, recursive, is_media_path)
+
+
+def _list_files(
+    inputs: Sequence[str | Path] | str | Path, recursive: bool, accept: Accept
+) -> list[tuple[Path, Path]]:
     if isinstance(inputs, (str, Path)):
         inputs = [inputs]
     found: dict[Path, tuple[Path, Path]] = {}
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            pairs = _scan_folder(path, recursive)
+            pairs = _scan_folder(path, recursive, accept)
         elif path.is_file():
-            pairs = [(path, Path(path.name))] if is_image_path(path) else []
+            pairs = [(path, Path(path.name))] if accept(path) else []
         elif _MAGIC.intersection(str(item)):
-            pairs = _expand_glob(str(item), recursive)
+            pairs = _expand_glob(str(item), recursive, accept)
         else:
             raise LowlightError(f"input not found: {item}")
         for file, relative in pairs:
@@ -49,19 +66,19 @@ def list_images(
     return sorted(found.values(), key=lambda pair: str(pair[0]))
 
 
-def _scan_folder(folder: Path, recursive: bool) -> list[tuple[Path, Path]]:
+def _scan_folder(folder: Path, recursive: bool, accept: Accept) -> list[tuple[Path, Path]]:
     pairs = []
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".")) if recursive else []
         base = Path(root)
         for name in sorted(files):
             file = base / name
-            if not name.startswith(".") and is_image_path(file) and file.is_file():
+            if not name.startswith(".") and accept(file) and file.is_file():
                 pairs.append((file, file.relative_to(folder)))
     return pairs
 
 
-def _expand_glob(pattern: str, recursive: bool) -> list[tuple[Path, Path]]:
+def _expand_glob(pattern: str, recursive: bool, accept: Accept) -> list[tuple[Path, Path]]:
     matches = sorted(glob.glob(pattern, recursive=True))
     if not matches:
         raise LowlightError(f"no files match the pattern {pattern}")
@@ -71,8 +88,8 @@ def _expand_glob(pattern: str, recursive: bool) -> list[tuple[Path, Path]]:
         path = Path(match)
         relative_root = Path(os.path.relpath(path, prefix))
         if path.is_dir():
-            pairs += [(f, relative_root / rel) for f, rel in _scan_folder(path, recursive)]
-        elif path.is_file() and is_image_path(path):
+            pairs += [(f, relative_root / rel) for f, rel in _scan_folder(path, recursive, accept)]
+        elif path.is_file() and accept(path):
             pairs.append((path, relative_root))
     return pairs
 
