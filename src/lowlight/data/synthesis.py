@@ -17,13 +17,25 @@ The pipeline (each step documented, configurable and seeded):
 6. **Re-apply** the sRGB transfer curve; the caller quantises to 8 bits when saving.
 
 All operations are vectorised numpy on ``(H, W, 3)`` float arrays in ``[0, 1]``.
+
+Every random draw comes from the ``numpy.random.Generator`` passed in, so a dark image is a
+pure function of the source, the settings and the generator's seed.
+:meth:`LowLightSynthesizer.from_dict` builds a synthesizer from a recipe or CLI mapping
+(unknown keys and invalid ranges are a :class:`~lowlight.errors.ConfigError`);
+:meth:`LowLightSynthesizer.without_noise` is the "no noise model" ablation (exposure, colour
+shift, ADC quantisation and tone curve kept; shot and read noise off).
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
+
+from lowlight.errors import ConfigError
 
 
 def srgb_to_linear(x: np.ndarray) -> np.ndarray:
@@ -48,18 +60,27 @@ class DarkeningParams:
     shot: float
     read: float
 
+    def to_dict(self) -> dict[str, float]:
+        """``{"exposure": ..., "gain_r": ..., "gain_b": ..., "shot": ..., "read": ...}``."""
+        return asdict(self)
+
 
 @dataclass(frozen=True)
 class LowLightSynthesizer:
     """Samples darkening parameters and applies them; see the module docstring.
 
     Attributes:
-        exposure_range: range of the linear exposure factor, sampled log-uniformly.
-        colour_gain_range: range of the R and B channel gains (G is 1).
-        shot_range: range of the shot-noise level (variance per unit linear signal),
-            sampled log-uniformly; ``(0, 0)`` disables noise.
-        read_noise: if False, no read noise.
-        adc_bits: bits of the linear quantiser; 0 disables it.
+        exposure_range: ``(low, high)`` of the linear exposure factor ``k``, sampled
+            log-uniformly; ``0 < low <= high``. With the default 0.02-0.3 an sRGB value of
+            0.45 becomes 0.044 (``k = 0.02``) to 0.251 (``k = 0.3``) before noise.
+        colour_gain_range: ``(low, high)`` of the R and B channel gains (G is 1), each drawn
+            uniformly and independently; ``0 < low <= high``.
+        shot_range: ``(low, high)`` of the shot-noise level ``a`` (variance per unit linear
+            signal, i.e. the inverse of the photo-electrons at full scale), sampled
+            log-uniformly; ``0 < low <= high``, or ``(0, 0)`` for no noise at all.
+        read_noise: add the Gaussian read noise whose variance follows the shot level
+            (Brooks et al.'s relation, see the module docstring); False keeps shot noise only.
+        adc_bits: bits of the linear quantiser (0-16); 0 disables it.
     """
 
     exposure_range: tuple[float, float] = (0.02, 0.3)
@@ -67,6 +88,60 @@ class LowLightSynthesizer:
     shot_range: tuple[float, float] = (1e-4, 1.2e-2)
     read_noise: bool = True
     adc_bits: int = 10
+
+    def __post_init__(self) -> None:
+        for name in ("exposure_range", "colour_gain_range", "shot_range"):
+            value = getattr(self, name)
+            if len(value) != 2:
+                raise ConfigError(f"{name} must be a (low, high) pair, got {value!r}")
+            lo, hi = (float(v) for v in value)
+            if not (np.isfinite(lo) and np.isfinite(hi)) or lo > hi:
+                raise ConfigError(f"{name} must be finite with low <= high, got {value!r}")
+            object.__setattr__(self, name, (lo, hi))
+            if name == "shot_range" and lo == 0.0 and hi == 0.0:
+                continue
+            if lo <= 0.0:
+                raise ConfigError(
+                    f"{name} must be positive (sampled log-uniformly)"
+                    + (", or (0, 0) for no noise" if name == "shot_range" else "")
+                    + f"; got {value!r}"
+                )
+        bits = self.adc_bits
+        if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or not 0 <= bits <= 16:
+            raise ConfigError(f"adc_bits must be an integer in [0, 16], got {self.adc_bits!r}")
+
+    @classmethod
+    def from_dict(cls, options: Mapping[str, Any]) -> LowLightSynthesizer:
+        """A synthesizer from a mapping of its attributes (lists accepted for ranges).
+
+        Raises:
+            ConfigError: an unknown key (the message lists the valid ones) or invalid values.
+        """
+        names = [f.name for f in dataclasses.fields(cls)]
+        unknown = [key for key in options if key not in names]
+        if unknown:
+            raise ConfigError(
+                f"unknown synthesizer option(s) {unknown}; valid options: {', '.join(names)}"
+            )
+        values = {
+            key: tuple(value) if isinstance(value, (list, tuple)) else value
+            for key, value in options.items()
+        }
+        try:
+            return cls(**values)
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, ConfigError):
+                raise
+            raise ConfigError(f"invalid synthesizer options {dict(options)}: {exc}") from exc
+
+    @property
+    def noisy(self) -> bool:
+        """Whether any sensor noise is added."""
+        return self.shot_range[1] > 0
+
+    def without_noise(self) -> LowLightSynthesizer:
+        """The same synthesizer with shot and read noise off (the "no noise model" ablation)."""
+        return dataclasses.replace(self, shot_range=(0.0, 0.0), read_noise=False)
 
     def sample(self, rng: np.random.Generator) -> DarkeningParams:
         """Draw one set of parameters."""
@@ -106,4 +181,8 @@ class LowLightSynthesizer:
         return self.apply(rgb, params, rng), params
 
     def to_dict(self) -> dict[str, object]:
-        return asdict(self)
+        """Plain mapping of the attributes (ranges as lists) that :meth:`from_dict` reads back."""
+        return {
+            key: list(value) if isinstance(value, tuple) else value
+            for key, value in asdict(self).items()
+        }

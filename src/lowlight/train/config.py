@@ -77,9 +77,11 @@ class DatasetConfig:
 
     Attributes:
         kind: ``unpaired`` (a folder of images, searched recursively; batches hold
-            ``input`` only) or ``paired`` (input/target folders matched by stem).
-        root: for ``unpaired`` the image folder; for ``paired`` a folder holding the two
-            sides (LOL ``low/high``, LOL-v2 ``Low/Normal``; see
+            ``input`` only), ``paired`` (input/target folders matched by stem) or
+            ``synthetic`` (well-exposed photos under ``root`` darkened on the fly into
+            input/target pairs; see :class:`lowlight.data.synthetic_pairs.SyntheticPairs`).
+        root: for ``unpaired`` and ``synthetic`` the image folder; for ``paired`` a folder
+            holding the two sides (LOL ``low/high``, LOL-v2 ``Low/Normal``; see
             :func:`lowlight.data.pairs.resolve_paired_root`).
         input_dir: paired only, instead of ``root``: the folder of degraded inputs.
         target_dir: paired only, with ``input_dir``: the folder of references.
@@ -94,9 +96,13 @@ class DatasetConfig:
         repeat: how many times each image appears in one shuffled epoch (only changes
             where epochs begin; the loop counts steps, not epochs).
         max_images: use only the first N images (sorted by path / stem); ``null`` = all.
+            For ``synthetic``: the first N *selected* sources.
+        args: ``synthetic`` only: options of the darkening and the source selection, e.g.
+            ``{exposure_range: [0.02, 0.3], noise: false, min_mean: 0.3}`` (see
+            :meth:`lowlight.data.synthetic_pairs.SyntheticPairs.from_args`).
     """
 
-    kind: Literal["unpaired", "paired"]
+    kind: Literal["unpaired", "paired", "synthetic"]
     root: str | None = None
     input_dir: str | None = None
     target_dir: str | None = None
@@ -107,6 +113,7 @@ class DatasetConfig:
     num_workers: int = 2
     repeat: int = 1
     max_images: int | None = None
+    args: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -366,9 +373,11 @@ def validate_config(config: TrainConfig) -> None:
 def _validate_dataset(ds: DatasetConfig, where: str) -> None:
     has_root = ds.root is not None
     has_dirs = ds.input_dir is not None or ds.target_dir is not None
-    if ds.kind == "unpaired":
+    if ds.args and ds.kind != "synthetic":
+        raise ConfigError(f"{where}: 'args' is for kind 'synthetic' only")
+    if ds.kind in ("unpaired", "synthetic"):
         if not has_root:
-            raise ConfigError(f"{where}: kind 'unpaired' needs 'root'")
+            raise ConfigError(f"{where}: kind '{ds.kind}' needs 'root'")
         if has_dirs:
             raise ConfigError(
                 f"{where}: 'input_dir'/'target_dir' are for kind 'paired'; use 'root'"

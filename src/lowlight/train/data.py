@@ -27,6 +27,18 @@ def build_train_dataset(cfg: DatasetConfig) -> Dataset:
         dataset: Dataset = UnpairedImageFolder(
             cfg.root, crop=cfg.crop, flips=cfg.flips, rot90=cfg.rot90, max_images=cfg.max_images
         )
+    elif cfg.kind == "synthetic":
+        from lowlight.data.synthetic_pairs import SyntheticPairs
+
+        assert cfg.root is not None  # checked by validate_config
+        dataset = SyntheticPairs.from_args(
+            cfg.root,
+            cfg.args,
+            crop=cfg.crop,
+            flips=cfg.flips,
+            rot90=cfg.rot90,
+            max_images=cfg.max_images,
+        )
     else:
         dataset = _paired(cfg, crop=cfg.crop, flips=cfg.flips, rot90=cfg.rot90)
     sizes = getattr(dataset, "sizes", None)

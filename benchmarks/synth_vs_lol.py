@@ -1,0 +1,148 @@
+"""Do synthesised dark images look like real ones? Brightness and noise, side by side.
+
+Compares three sets (report only; nothing is fitted):
+
+* ``synthetic``: the first ``--sources`` well-exposed frames of SICE Part1 (the default
+  :class:`~lowlight.data.synthetic_pairs.SourceSelection`), each darkened once with the
+  default :class:`~lowlight.data.synthesis.LowLightSynthesizer` (seed ``--seed``, per source
+  as ``lowlight synth`` seeds it) and rounded to 8 bits;
+* ``synthetic, no noise``: the same draws without shot/read noise, the estimator's floor
+  (texture, JPEG residue of the sources, ADC and 8-bit rounding);
+* ``LOL eval15 low``: the 15 real low-light inputs of LOL-v1's test set.
+
+Statistics per image, then summarised over the set (median and 10th-90th percentiles):
+
+* **mean luma**: BT.601 luma of the sRGB values, averaged over the image;
+* **noise sigma** (8-bit levels): the image's luma is filtered with Immerkaer's Laplacian
+  difference mask ``[[1, -2, 1], [-2, 4, -2], [1, -2, 1]] / 6`` (it cancels constant and
+  linear ramps; for white noise of std ``s`` the output has std ``s``, the mask's L2 norm
+  being 6); the luma is cut into 16x16 blocks and the 20 % of blocks with the lowest mean
+  gradient magnitude (Sobel on the luma smoothed with a Gaussian of sigma 1) count as flat;
+  sigma is the robust standard deviation ``1.4826 * MAD`` of the filtered values in the
+  flat blocks, times 255;
+  (on 8-bit images without noise most flat residuals are exactly 0, so the noise-free
+  floor reads about 0);
+* **flat-block luma**: mean luma of those flat blocks (noise in sRGB grows as the signal
+  shrinks, so the brightness of where it is measured matters).
+
+    python benchmarks/synth_vs_lol.py --sources 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data"
+
+LAPLACE_DIFF = np.array([[1.0, -2.0, 1.0], [-2.0, 4.0, -2.0], [1.0, -2.0, 1.0]]) / 6.0
+BLOCK = 16
+FLAT_FRACTION = 0.2
+
+
+def luma(rgb: np.ndarray) -> np.ndarray:
+    """BT.601 luma ``(H, W)`` of ``(H, W, 3)`` sRGB in [0, 1]."""
+    return rgb[..., :3].astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+
+
+def flat_blocks(y: np.ndarray, block: int = BLOCK, fraction: float = FLAT_FRACTION) -> np.ndarray:
+    """Boolean ``(H // block, W // block)`` mask of the lowest-gradient ``fraction`` of blocks."""
+    from scipy import ndimage
+
+    smooth = ndimage.gaussian_filter(y, 1.0)
+    grad = np.hypot(ndimage.sobel(smooth, axis=0), ndimage.sobel(smooth, axis=1))
+    hb, wb = y.shape[0] // block, y.shape[1] // block
+    scores = grad[: hb * block, : wb * block].reshape(hb, block, wb, block).mean(axis=(1, 3))
+    return scores <= np.quantile(scores, fraction)
+
+
+def noise_stats(rgb: np.ndarray) -> tuple[float, float]:
+    """``(sigma in 8-bit levels, mean luma of the flat blocks)`` of one image (see the module
+    docstring)."""
+    from scipy import ndimage
+
+    y = luma(rgb)
+    residual = ndimage.convolve(y, LAPLACE_DIFF, mode="reflect")
+    mask = flat_blocks(y)
+    hb, wb = mask.shape
+    cut = (slice(0, hb * BLOCK), slice(0, wb * BLOCK))
+    per_pixel = np.repeat(np.repeat(mask, BLOCK, axis=0), BLOCK, axis=1)
+    values = residual[cut][per_pixel]
+    mad = np.median(np.abs(values - np.median(values)))
+    return float(1.4826 * mad * 255.0), float(y[cut][per_pixel].mean())
+
+
+def image_stats(rgb: np.ndarray) -> dict[str, float]:
+    sigma, flat_luma = noise_stats(rgb)
+    return {"mean_luma": float(luma(rgb).mean()), "noise_sigma": sigma, "flat_luma": flat_luma}
+
+
+def synthetic_sets(root: Path, sources: int, seed: int) -> dict[str, list[dict[str, float]]]:
+    from lowlight.cli.synth import pair_seed
+    from lowlight.data.synthesis import LowLightSynthesizer
+    from lowlight.data.synthetic_pairs import SourceSelection, judge_image, list_sources, quantize
+
+    synth = LowLightSynthesizer()
+    quiet = synth.without_noise()
+    noisy: list[dict[str, float]] = []
+    clean: list[dict[str, float]] = []
+    selection = SourceSelection()
+    for path, name in list_sources(root):
+        if len(noisy) >= sources:
+            break
+        verdict, rgb = judge_image(path, name, selection)
+        if not verdict.selected or rgb is None:
+            continue
+        rng_seed = pair_seed(seed, name)
+        dark, params = synth(rgb, np.random.default_rng(rng_seed))
+        noisy.append(image_stats(quantize(dark, 8)))
+        no_noise = dataclasses.replace(params, shot=0.0, read=0.0)
+        plain = quiet.apply(rgb, no_noise, np.random.default_rng(rng_seed))
+        clean.append(image_stats(quantize(plain, 8)))
+    return {"synthetic (SICE, default synthesizer)": noisy, "synthetic, no noise": clean}
+
+
+def folder_stats(folder: Path) -> list[dict[str, float]]:
+    from lowlight.io import list_images, read_image
+
+    return [image_stats(read_image(path).rgb) for path, _ in list_images([folder])]
+
+
+def summarise(rows: list[dict[str, float]], key: str) -> str:
+    values = np.array([r[key] for r in rows])
+    p10, p50, p90 = np.percentile(values, [10, 50, 90])
+    fmt = "{:.3f}" if key != "noise_sigma" else "{:.2f}"
+    return f"{fmt.format(p50)} [{fmt.format(p10)}-{fmt.format(p90)}]"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sources", type=int, default=100, help="synthetic images (SICE sources)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sice", type=Path, default=DATA / "sice_part1")
+    parser.add_argument("--lol", type=Path, default=DATA / "lol_v1" / "eval15" / "low")
+    args = parser.parse_args()
+
+    start = time.perf_counter()
+    sets = synthetic_sets(args.sice, args.sources, args.seed)
+    sets["LOL eval15 low (real)"] = folder_stats(args.lol)
+    header = f"{'set':40s} {'n':>4s}  {'mean luma':>22s}  {'noise sigma (8-bit)':>22s}  "
+    header += f"{'flat-block luma':>22s}"
+    print("median [10th-90th percentile] over the images of each set")
+    print(header)
+    print("-" * len(header))
+    for name, rows in sets.items():
+        print(
+            f"{name:40s} {len(rows):4d}  {summarise(rows, 'mean_luma'):>22s}  "
+            f"{summarise(rows, 'noise_sigma'):>22s}  {summarise(rows, 'flat_luma'):>22s}"
+        )
+    print(f"({time.perf_counter() - start:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
