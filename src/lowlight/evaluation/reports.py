@@ -88,7 +88,9 @@ def direction_note(runs: Sequence[EvalRun]) -> str:
     if lower:
         parts.append(f"lower is better: {', '.join(lower)}")
     if any(c.endswith("_gtmean") for c in columns):
-        parts.append("gt-mean: prediction rescaled to the reference's mean brightness before scoring")
+        parts.append(
+            "gt-mean: prediction rescaled to the reference's mean brightness before scoring"
+        )
     return "; ".join(parts)
 
 
