@@ -26,6 +26,7 @@ Statistics per image, then summarised over the set (median and 10th-90th percent
   shrinks, so the brightness of where it is measured matters).
 
     python benchmarks/synth_vs_lol.py --sources 100
+    python benchmarks/synth_vs_lol.py --sources 100 --set 'exposure_range=[0.01, 0.1]'
 """
 
 from __future__ import annotations
@@ -82,12 +83,14 @@ def image_stats(rgb: np.ndarray) -> dict[str, float]:
     return {"mean_luma": float(luma(rgb).mean()), "noise_sigma": sigma, "flat_luma": flat_luma}
 
 
-def synthetic_sets(root: Path, sources: int, seed: int) -> dict[str, list[dict[str, float]]]:
+def synthetic_sets(
+    root: Path, sources: int, seed: int, options: dict[str, object]
+) -> dict[str, list[dict[str, float]]]:
     from lowlight.cli.synth import pair_seed
     from lowlight.data.synthesis import LowLightSynthesizer
     from lowlight.data.synthetic_pairs import SourceSelection, judge_image, list_sources, quantize
 
-    synth = LowLightSynthesizer()
+    synth = LowLightSynthesizer.from_dict(options)
     quiet = synth.without_noise()
     noisy: list[dict[str, float]] = []
     clean: list[dict[str, float]] = []
@@ -104,7 +107,21 @@ def synthetic_sets(root: Path, sources: int, seed: int) -> dict[str, list[dict[s
         no_noise = dataclasses.replace(params, shot=0.0, read=0.0)
         plain = quiet.apply(rgb, no_noise, np.random.default_rng(rng_seed))
         clean.append(image_stats(quantize(plain, 8)))
-    return {"synthetic (SICE, default synthesizer)": noisy, "synthetic, no noise": clean}
+    label = "default synthesizer" if not options else "synthesizer with --set"
+    return {f"synthetic (SICE, {label})": noisy, "synthetic, no noise": clean}
+
+
+def parse_sets(pairs: list[str]) -> dict[str, object]:
+    """``["shot_range=[1e-4, 2e-3]", ...]`` -> synthesizer options (values parsed as YAML)."""
+    import yaml
+
+    options: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"--set expects KEY=VALUE, got {pair!r}")
+        options[key.strip()] = yaml.safe_load(value)
+    return options
 
 
 def folder_stats(folder: Path) -> list[dict[str, float]]:
@@ -126,10 +143,20 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sice", type=Path, default=DATA / "sice_part1")
     parser.add_argument("--lol", type=Path, default=DATA / "lol_v1" / "eval15" / "low")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="synthesizer option to override, e.g. --set 'exposure_range=[0.01, 0.1]'",
+    )
     args = parser.parse_args()
+    options = parse_sets(args.set)
+    if options:
+        print(f"synthesizer options: {options}")
 
     start = time.perf_counter()
-    sets = synthetic_sets(args.sice, args.sources, args.seed)
+    sets = synthetic_sets(args.sice, args.sources, args.seed, options)
     sets["LOL eval15 low (real)"] = folder_stats(args.lol)
     header = f"{'set':40s} {'n':>4s}  {'mean luma':>22s}  {'noise sigma (8-bit)':>22s}  "
     header += f"{'flat-block luma':>22s}"

@@ -63,7 +63,7 @@ def test_writes_lol_layout_and_records(photos, tmp_path):
     assert record["counts"]["selected"] == 2 and record["counts"]["rejected"] == 1
     assert record["counts"]["rejected_by"]["too_dark"] == 1
     assert record["counts"]["pairs"] == 2
-    assert record["synthesizer"]["exposure_range"] == [0.02, 0.3]
+    assert record["synthesizer"]["exposure_range"] == [0.01, 0.08]
     assert record["selection"]["min_mean"] == 0.3
     assert record["seed"] == 3 and isinstance(record["command"], str)  # sys.argv of the caller
     low = np.asarray(Image.open(out / "low" / "a.png"), dtype=np.float32)

@@ -37,13 +37,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from lowlight.data.synthesis import LowLightSynthesizer
 from lowlight.errors import LowlightError
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from lowlight.data.synthesis import LowLightSynthesizer
     from lowlight.data.synthetic_pairs import SourceSelection
+
+_DEFAULTS = LowLightSynthesizer()
 
 PARAM_FIELDS = (
     "name",
@@ -108,7 +110,7 @@ def _range(lo_hi: tuple[float, float]) -> tuple[float, float]:
     "--exposure",
     nargs=2,
     type=float,
-    default=(0.02, 0.3),
+    default=_DEFAULTS.exposure_range,
     show_default=True,
     metavar="LO HI",
     help="Linear exposure factor range (log-uniform).",
@@ -117,7 +119,7 @@ def _range(lo_hi: tuple[float, float]) -> tuple[float, float]:
     "--colour-gain",
     nargs=2,
     type=float,
-    default=(0.9, 1.1),
+    default=_DEFAULTS.colour_gain_range,
     show_default=True,
     metavar="LO HI",
     help="Range of the R and B gains (colour shift; G is 1).",
@@ -126,7 +128,7 @@ def _range(lo_hi: tuple[float, float]) -> tuple[float, float]:
     "--shot",
     nargs=2,
     type=float,
-    default=(1e-4, 1.2e-2),
+    default=_DEFAULTS.shot_range,
     show_default=True,
     metavar="LO HI",
     help="Shot-noise level range (variance per unit linear signal, log-uniform).",
@@ -188,7 +190,6 @@ def command(
 ) -> None:
     """Synthesise low-light/normal pairs from the well-exposed photos in SRC (files, folders
     searched recursively, or globs) into OUTPUT/low and OUTPUT/high."""
-    from lowlight.data.synthesis import LowLightSynthesizer
     from lowlight.data.synthetic_pairs import SourceSelection, list_sources
 
     synthesizer = LowLightSynthesizer(

@@ -45,6 +45,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from lowlight.data import synthesis
 from lowlight.data.synthesis import LowLightSynthesizer
 from lowlight.data.transforms import SampleKey, random_crop_augment, sample_rng, to_tensor
 from lowlight.data.unpaired import MAX_LISTED, DatasetError
@@ -301,10 +302,7 @@ def resize_long_side(rgb: np.ndarray, size: int) -> np.ndarray:
 
 def quantize(rgb: np.ndarray, bits: int) -> np.ndarray:
     """Round ``[0, 1]`` values to ``bits``-bit levels (``bits = 0``: unchanged), float32."""
-    if bits <= 0:
-        return rgb.astype(np.float32, copy=False)
-    levels = float(2**bits - 1)
-    return (np.round(np.clip(rgb, 0.0, 1.0) * levels) / levels).astype(np.float32)
+    return synthesis.quantize(rgb, bits).astype(np.float32, copy=False)
 
 
 _DATASET_OPTIONS = ("noise", "select", "output_bits")
