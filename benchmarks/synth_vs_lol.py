@@ -13,15 +13,9 @@ Compares three sets (report only; nothing is fitted):
 Statistics per image, then summarised over the set (median and 10th-90th percentiles):
 
 * **mean luma**: BT.601 luma of the sRGB values, averaged over the image;
-* **noise sigma** (8-bit levels): the image's luma is filtered with Immerkaer's Laplacian
-  difference mask ``[[1, -2, 1], [-2, 4, -2], [1, -2, 1]] / 6`` (it cancels constant and
-  linear ramps; for white noise of std ``s`` the output has std ``s``, the mask's L2 norm
-  being 6); the luma is cut into 16x16 blocks and the 20 % of blocks with the lowest mean
-  gradient magnitude (Sobel on the luma smoothed with a Gaussian of sigma 1) count as flat;
-  sigma is the robust standard deviation ``1.4826 * MAD`` of the filtered values in the
-  flat blocks, times 255;
-  (on 8-bit images without noise most flat residuals are exactly 0, so the noise-free
-  floor reads about 0);
+* **noise sigma** (8-bit levels): :func:`lowlight.metrics.noise_level.noise_sigma`, the
+  robust std of Immerkaer's Laplacian-difference residual of the luma in the flattest 20 %
+  of 16x16 blocks (a noise-free 8-bit image reads about 0);
 * **flat-block luma**: mean luma of those flat blocks (noise in sRGB grows as the signal
   shrinks, so the brightness of where it is measured matters).
 
@@ -41,45 +35,11 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
 
-LAPLACE_DIFF = np.array([[1.0, -2.0, 1.0], [-2.0, 4.0, -2.0], [1.0, -2.0, 1.0]]) / 6.0
-BLOCK = 16
-FLAT_FRACTION = 0.2
-
-
-def luma(rgb: np.ndarray) -> np.ndarray:
-    """BT.601 luma ``(H, W)`` of ``(H, W, 3)`` sRGB in [0, 1]."""
-    return rgb[..., :3].astype(np.float64) @ np.array([0.299, 0.587, 0.114])
-
-
-def flat_blocks(y: np.ndarray, block: int = BLOCK, fraction: float = FLAT_FRACTION) -> np.ndarray:
-    """Boolean ``(H // block, W // block)`` mask of the lowest-gradient ``fraction`` of blocks."""
-    from scipy import ndimage
-
-    smooth = ndimage.gaussian_filter(y, 1.0)
-    grad = np.hypot(ndimage.sobel(smooth, axis=0), ndimage.sobel(smooth, axis=1))
-    hb, wb = y.shape[0] // block, y.shape[1] // block
-    scores = grad[: hb * block, : wb * block].reshape(hb, block, wb, block).mean(axis=(1, 3))
-    return scores <= np.quantile(scores, fraction)
-
-
-def noise_stats(rgb: np.ndarray) -> tuple[float, float]:
-    """``(sigma in 8-bit levels, mean luma of the flat blocks)`` of one image (see the module
-    docstring)."""
-    from scipy import ndimage
-
-    y = luma(rgb)
-    residual = ndimage.convolve(y, LAPLACE_DIFF, mode="reflect")
-    mask = flat_blocks(y)
-    hb, wb = mask.shape
-    cut = (slice(0, hb * BLOCK), slice(0, wb * BLOCK))
-    per_pixel = np.repeat(np.repeat(mask, BLOCK, axis=0), BLOCK, axis=1)
-    values = residual[cut][per_pixel]
-    mad = np.median(np.abs(values - np.median(values)))
-    return float(1.4826 * mad * 255.0), float(y[cut][per_pixel].mean())
-
 
 def image_stats(rgb: np.ndarray) -> dict[str, float]:
-    sigma, flat_luma = noise_stats(rgb)
+    from lowlight.metrics.noise_level import luma, noise_sigma
+
+    sigma, flat_luma = noise_sigma(rgb)
     return {"mean_luma": float(luma(rgb).mean()), "noise_sigma": sigma, "flat_luma": flat_luma}
 
 

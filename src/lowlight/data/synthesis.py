@@ -17,12 +17,12 @@ The pipeline (each step documented, configurable and seeded):
 6. **Re-apply** the sRGB transfer curve; the caller quantises to 8 bits when saving.
 
 The default ranges were fitted to LOL-v1's real dark inputs with
-``benchmarks/synth_vs_lol.py`` (medians over 60 well-exposed SICE sources vs the 15 eval15
-inputs): mean luma 0.060 vs 0.062 and flat-region noise sigma 0.85 vs 0.89 8-bit levels.
-The earlier guess (exposure 0.02-0.3, shot 1e-4-1.2e-2) gave 0.111 and 2.69: too bright and
-three times too noisy. The synthetic spread is wider than LOL's on purpose (10th-90th
-percentile noise 0.47-1.95 vs 0.63-1.05) so that a model trained on it is not tuned to one
-camera.
+``benchmarks/synth_vs_lol.py --sources 100`` (medians over 100 well-exposed SICE sources vs
+the 15 eval15 inputs; report in ``benchmarks/results/synthesis/``): mean luma 0.057 vs 0.062
+and flat-region noise sigma 0.94 vs 0.89 8-bit levels. The first, unfitted guess (exposure
+0.02-0.3, shot 1e-4-1.2e-2) gave 0.111 and 2.69: too bright and three times too noisy. The
+synthetic spread is wider than LOL's (10th-90th percentile noise 0.60-1.89 vs 0.63-1.05) so
+that a model trained on it is not tuned to one camera.
 
 All operations are vectorised numpy on ``(H, W, 3)`` float arrays in ``[0, 1]``.
 
