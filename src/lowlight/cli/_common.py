@@ -93,3 +93,31 @@ def load_model_from_options(
     ):
         chosen = None
     return load(model_name, weights=chosen, device=device, **parse_key_values(model_args))
+
+
+def prompt_option(func: F) -> F:
+    """``--prompt`` for commands that run a text-guided model (NaLSuper)."""
+    return click.option(
+        "--prompt",
+        default=None,
+        metavar="TEXT",
+        help="Text-guided models (nalsuper): condition on TEXT instead of the prompt stored in "
+        "the weights (needs a text encoder: pip install 'lowlight[text]').",
+    )(func)
+
+
+def apply_prompt(model: Any, model_name: str, prompt: str | None) -> None:
+    """Re-encode ``model``'s prompt as ``--prompt`` asks (nothing when ``prompt`` is ``None``).
+
+    Raises:
+        ConfigError: the model has no text path.
+        MissingDependencyError: no text encoder is installed.
+    """
+    if prompt is None:
+        return
+    if not callable(getattr(model, "set_prompt", None)) or getattr(model, "prompt", None) is None:
+        raise ConfigError(
+            f"model '{model_name}' has no text path, so --prompt does not apply (text-guided "
+            "models: nalsuper, nalsuper_small, built with use_text=true)"
+        )
+    model.set_prompt(prompt)

@@ -10,7 +10,12 @@ from typing import Any
 import click
 
 from lowlight.api import DEFAULT_MODEL
-from lowlight.cli._common import load_model_from_options, model_options
+from lowlight.cli._common import (
+    apply_prompt,
+    load_model_from_options,
+    model_options,
+    prompt_option,
+)
 from lowlight.inference.tiling import DEFAULT_OVERLAP, DEFAULT_TILE
 
 DEFAULT_VIDEO_CRF = 18  # lowlight.io.video.DEFAULT_CRF; repeated so --help needs no PyAV
@@ -28,6 +33,7 @@ DEFAULT_TEMPORAL_SMOOTHING = 0.8  # lowlight.inference.video.DEFAULT_TEMPORAL_SM
     help="Output folder; the input tree is mirrored inside it.",
 )
 @model_options(DEFAULT_MODEL)
+@prompt_option
 @click.option(
     "--batch",
     "batch_size",
@@ -102,6 +108,7 @@ def command(
     weights: str,
     device: str,
     model_args: tuple[str, ...],
+    prompt: str | None,
     batch_size: int,
     fmt: str | None,
     bit_depth: str | None,
@@ -136,6 +143,7 @@ def command(
     videos = [pair for pair in pairs if is_video_path(pair[0])]
     images = [pair for pair in pairs if not is_video_path(pair[0])]
     model = load_model_from_options(model_name, weights, device, model_args)
+    apply_prompt(model, model_name, prompt)
     summary = RunSummary()
     if images:
         with _Progress(len(images), "img", quiet) as progress:
