@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import Any
 
+import torch
 from torch import Tensor
 
 from lowlight.errors import LowlightError
 
-__all__ = ["TextEncoder", "TextEncoderError", "TokenEmbeddings"]
+__all__ = ["TextEncoder", "TextEncoderError", "TokenEmbeddings", "transformer_tokens"]
 
 
 class TextEncoderError(LowlightError):
@@ -64,3 +66,24 @@ class TextEncoder(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, dim={self.dim})"
+
+
+@torch.no_grad()
+def transformer_tokens(model: Any, batch: Any, device: torch.device) -> TokenEmbeddings:
+    """The last hidden state of a ``transformers`` text model for one tokenised prompt.
+
+    Args:
+        model: a ``transformers`` encoder (BERT, CLIP text model) returning
+            ``last_hidden_state`` ``(1, T, D)``.
+        batch: its tokenizer's output for ``[prompt]`` (``input_ids``, ``attention_mask``).
+        device: where ``model`` runs.
+
+    Returns:
+        ``(T, D)`` float32 tokens and their ``(T,)`` mask, on the CPU.
+    """
+    out = model(
+        input_ids=batch["input_ids"].to(device),
+        attention_mask=batch["attention_mask"].to(device),
+    )
+    tokens = out.last_hidden_state[0].float().cpu()
+    return TokenEmbeddings(tokens, batch["attention_mask"][0].bool().cpu())

@@ -20,7 +20,12 @@ from typing import Any
 import torch
 
 from lowlight._optional import require
-from lowlight.text.base import TextEncoder, TextEncoderError, TokenEmbeddings
+from lowlight.text.base import (
+    TextEncoder,
+    TextEncoderError,
+    TokenEmbeddings,
+    transformer_tokens,
+)
 
 __all__ = ["MINILM_DIM", "MiniLMEncoder"]
 
@@ -78,10 +83,4 @@ class MiniLMEncoder(TextEncoder):
         batch = self._tokenizer(
             [prompt], truncation=True, max_length=max_tokens, return_tensors="pt"
         )
-        out = self._model(
-            input_ids=batch["input_ids"].to(self.device),
-            attention_mask=batch["attention_mask"].to(self.device),
-        )
-        tokens = out.last_hidden_state[0].float().cpu()
-        mask = batch["attention_mask"][0].bool().cpu()
-        return TokenEmbeddings(tokens, mask)
+        return transformer_tokens(self._model, batch, self.device)
