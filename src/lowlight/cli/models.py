@@ -34,6 +34,7 @@ def command() -> None:
             click.echo(
                 f"  {record.name} ({record.model}): {record.training_data}; sha256 {record.sha256[:12]}..."
             )
+            click.echo(f"    licence: {record.license}")
     if MODELS.import_errors:
         click.echo("\nmodules that failed to import:", err=True)
         for module, error in MODELS.import_errors.items():
