@@ -3,16 +3,18 @@ empty prompt.
 
 For trained NaLSuper weights (a ``.safetensors`` file with its ``.json`` record beside it,
 or a shipped record name), every pair of LOL-v1 eval15 is enhanced whole (no tiling, float32)
-three times, conditioned on
+once per condition, conditioned on
 
 * ``stored``: the prompt the weights were trained with (kept in their buffers);
+* ``paraphrase``: ``"normal light image"`` (the paper's prompt: a model whose text space
+  means something should treat it much like the stored one);
 * ``contradictory``: ``"dark image"``;
 * ``empty``: ``""``,
 
 and scored with the evaluation protocol (:func:`lowlight.metrics.score_pair`: 8-bit
 quantised PSNR and MATLAB SSIM on RGB, plus the GT-mean twins). Brightness is the mean BT.601
 luma of the output in [0, 1]; the inputs' and references' brightness are reported beside.
-A model that ignores its text gives three equal rows; the paper's claim (the text guides the
+A model that ignores its text gives equal rows; the paper's claim (the text guides the
 enhancement) predicts a darker output for "dark image".
 
 Prompts other than the stored one are encoded with the model's text encoder, so this needs
@@ -37,7 +39,12 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
-PROMPTS = {"stored": None, "contradictory": "dark image", "empty": ""}
+PROMPTS = {
+    "stored": None,
+    "paraphrase": "normal light image",
+    "contradictory": "dark image",
+    "empty": "",
+}
 METRICS = ("psnr", "ssim", "psnr_gtmean", "ssim_gtmean")
 
 
