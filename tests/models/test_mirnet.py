@@ -52,8 +52,21 @@ def test_registered_with_metadata():
         meta = MODELS.get(name).meta
         assert meta["kind"] == "supervised"
         assert "2003.06792" in meta["paper"]
-        assert meta["default_weights"] is None
+    assert MODELS.get("mirnet").meta["default_weights"] is None  # trained on a GPU only
+    assert MODELS.get("mirnet_small").meta["default_weights"] == "mirnet_small_synth"
     assert isinstance(build("mirnet_small", channels=4), MIRNet)
+
+
+def test_shipped_weights_load_and_brighten():
+    """The shipped record loads (hash checked) and lifts a dark image toward mid-grey."""
+    from lowlight import load
+
+    model = load("mirnet_small")
+    dark = torch.linspace(0.01, 0.08, 48 * 64).reshape(1, 1, 48, 64).expand(1, 3, 48, 64)
+    with torch.inference_mode():
+        out = model(dark.contiguous())
+    assert out.shape == dark.shape
+    assert out.mean() > 3 * dark.mean()
 
 
 @pytest.mark.parametrize("size", [(37, 53), (16, 16), (5, 9), (1, 1)])

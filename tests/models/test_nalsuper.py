@@ -308,3 +308,21 @@ def test_exported_weights_run_without_any_text_encoder(tmp_path, no_text_package
         assert torch.equal(loaded(x), expected)
     with pytest.raises(MissingDependencyError):
         loaded.set_prompt("dark image")
+
+
+def test_shipped_weights_carry_their_prompt_and_need_no_encoder(no_text_packages):
+    """``nalsuper_small_synth`` loads by default (hash checked), states its training prompt,
+    and enhances with every text package unimportable; a new prompt fails with the hint."""
+    from lowlight.weights import shipped_record
+
+    record = shipped_record("nalsuper_small_synth")[0]
+    assert lowlight.model_info("nalsuper_small")["default_weights"] == record.name
+    model = lowlight.load("nalsuper_small")
+    assert model.prompt == record.config["prompt"]
+    dark = torch.linspace(0.01, 0.08, 40 * 56).reshape(1, 1, 40, 56).expand(1, 3, 40, 56)
+    with torch.inference_mode():
+        out = model(dark.contiguous())
+    assert out.shape == dark.shape
+    assert out.mean() > 3 * dark.mean()
+    with pytest.raises(MissingDependencyError, match=r"pip install 'lowlight\[text\]'"):
+        model.set_prompt("dark image")
