@@ -24,7 +24,9 @@ DATA = REPO.parent / "shared" / "data"
 
 def mean_luma(rgb: np.ndarray) -> float:
     """Mean BT.601 luma of ``(H, W, 3)`` sRGB in [0, 1]."""
-    return float((rgb[..., :3] @ np.array([0.299, 0.587, 0.114])).mean())
+    from lowlight.metrics.noise_level import luma
+
+    return float(luma(rgb).mean())
 
 
 def main(argv: list[str] | None = None) -> None:

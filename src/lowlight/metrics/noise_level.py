@@ -19,13 +19,14 @@ from __future__ import annotations
 import numpy as np
 
 from lowlight._optional import require
+from lowlight.color import LUMA_WEIGHTS
 
 __all__ = ["BLOCK", "FLAT_FRACTION", "flat_blocks", "luma", "noise_sigma"]
 
 LAPLACE_DIFF = np.array([[1.0, -2.0, 1.0], [-2.0, 4.0, -2.0], [1.0, -2.0, 1.0]]) / 6.0
 BLOCK = 16
 FLAT_FRACTION = 0.2
-_BT601 = np.array([0.299, 0.587, 0.114])
+_BT601 = np.array(LUMA_WEIGHTS["bt601"])
 
 
 def luma(rgb: np.ndarray) -> np.ndarray:
