@@ -1,99 +1,149 @@
-"""LucentVisionNet ablations (seed: loss terms, scales, iterations) from short runs of equal length.
+"""LucentVisionNet variants from short runs of equal length: the seed's ablations, and the
+recipe search that chose the shipped settings.
 
-Each variant trains ``configs/lucent_sice.yaml`` for ``--steps`` steps with one flag changed,
-then the trainer's final validation scores it on LOL-v1 eval15 (full frames, 8-bit quantised,
-RGB PSNR and MATLAB SSIM, GT-mean beside). Writes a Markdown table and a JSON file.
+Each variant trains ``configs/lucent_sice.yaml`` for ``--steps`` steps with its flags
+changed (and ``data.val.root`` set to ``--data``), then ``lowlight eval`` scores its
+exported weights on ``--data`` (full frames, 8-bit quantised, RGB PSNR and MATLAB SSIM,
+GT-mean beside). A variant whose run folder already holds exported weights is scored
+without retraining. Writes ``<set>.md`` and ``<set>.json`` under ``--report``.
 
-    python benchmarks/lucent_ablation.py --steps 600 --threads 1
+* ``--set ablation`` (default): the seed's ablations (loss terms, scales, iterations),
+  scored on LOL-v1 eval15.
+* ``--set recipe``: the variants the recipe was chosen among, scored on synthetic pairs
+  made from SICE, never on LOL (make them first with
+  ``lowlight synth ../shared/data/sice_part1 -o runs/synth_val --max-sources 40 --seed 123``).
+
+    python benchmarks/lucent_ablation.py --steps 1500 --threads 1
+    python benchmarks/lucent_ablation.py --set recipe --data runs/synth_val --steps 1500 --threads 1
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-VARIANTS: dict[str, list[str]] = {
-    "full (all six terms, 3 scales, 8 iterations)": [],
-    "no L_NR": ["objective.args.nr=0"],
-    "no L_seg (semantic term off)": ["objective.args.semantic_net=null"],
-    "single scale (1x only)": ["model.args.scales=[1]"],
-    "1 iteration": ["model.args.iterations=1"],
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data"
+
+VARIANT_SETS: dict[str, dict[str, list[str]]] = {
+    "ablation": {
+        "full (all six terms, 3 scales, 8 iterations)": [],
+        "no L_NR": ["objective.args.nr=0"],
+        "no L_seg (semantic term off)": ["objective.args.semantic_net=null"],
+        "single scale (1x only)": ["model.args.scales=[1]"],
+        "1 iteration": ["model.args.iterations=1"],
+    },
+    "recipe": {
+        "exposure patch 16 (Zero-DCE's; the previous recipe)": ["objective.args.exposure_patch=16"],
+        "exposure patch 64 (shipped)": [],
+        "exposure patch 128 (the whole crop)": ["objective.args.exposure_patch=128"],
+        "no semantic term": ["objective.args.semantic_net=null"],
+        "curve smoothness 800": ["objective.args.smoothness=800"],
+        "no semantic term, exposure level 0.7": [
+            "objective.args.semantic_net=null",
+            "objective.args.exposure_level=0.7",
+        ],
+        "semantic reference by linear-light gain": [
+            "objective.args.semantic_args={reference: exposure}"
+        ],
+    },
 }
+"""Variant name -> ``--set`` overrides of the recipe, per set."""
+
+
+def score(weights: Path, data: Path, report: Path) -> dict[str, float]:
+    """Mean scores of exported lucent ``weights`` on ``data`` from ``lowlight eval``."""
+    cmd = [sys.executable, "-m", "lowlight", "eval", str(data), "-m", "lucent"]
+    cmd += ["--weights", str(weights), "--out", str(report), "-q"]
+    subprocess.run(cmd, check=True)
+    return json.loads((report / "summary.json").read_text())["runs"][0]["means"]
+
+
+def run_folder(root: Path, name: str) -> Path:
+    """``root/<name up to its first ' ('>`` with spaces, commas and slashes as underscores."""
+    stem = name.split(" (")[0]
+    for char in " ,/.":
+        stem = stem.replace(char, "_")
+    return root / stem.replace("__", "_")
 
 
 def run_variant(
-    name: str, overrides: list[str], steps: int, threads: int, root: Path, config: str
+    name: str,
+    overrides: list[str],
+    steps: int,
+    threads: int,
+    root: Path,
+    config: str,
+    data: Path,
 ) -> dict:
-    out = root / name.split(" (")[0].replace(" ", "_").replace("/", "_")
-    cmd = [
-        sys.executable,
-        "-m",
-        "lowlight",
-        "train",
-        config,
-        "--out-dir",
-        str(out),
-        "--steps",
-        str(steps),
-        "-q",
-        "--set",
+    out = run_folder(root, name)
+    cmd = [sys.executable, "-m", "lowlight", "train", config, "--out-dir", str(out)]
+    cmd += ["--steps", str(steps), "-q"]
+    for item in [
         f"train.threads={threads}",
-        "--set",
         f"train.val_every={steps}",
-        "--set",
         f"train.ckpt_every={steps}",
-    ]
-    for item in overrides:
+        f"data.val.root={data}",
+        *overrides,
+    ]:
         cmd += ["--set", item]
-    if (out / "last.ckpt").exists():
-        cmd.append("--resume")
-    start = time.time()
-    subprocess.run(cmd, check=True)
-    record = json.loads(next((out / "export").glob("*.json")).read_text())
-    scores = next(iter(record["scores"].values()))
+    if not list((out / "export").glob("*.safetensors")):
+        if (out / "last.ckpt").exists():
+            cmd.append("--resume")
+        subprocess.run(cmd, check=True)
+    weights = next((out / "export").glob("*.safetensors"))
+    record = json.loads(weights.with_suffix(".json").read_text())
+    scores = score(weights, data, out / "eval")
     return {
         "variant": name,
         "overrides": overrides,
         "steps": steps,
-        "minutes": (time.time() - start) / 60,
-        "command": " ".join(cmd[1:]),
+        "command": record["command"],
         **{k: scores[k] for k in ("psnr", "ssim", "psnr_gtmean", "ssim_gtmean")},
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=600)
+    parser.add_argument(
+        "--set", dest="variant_set", choices=sorted(VARIANT_SETS), default="ablation"
+    )
+    parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--config", default="configs/lucent_sice.yaml")
-    parser.add_argument("--runs", type=Path, default=Path("runs/ablation"))
+    parser.add_argument("--data", type=Path, default=DATA / "lol_v1" / "eval15")
+    parser.add_argument("--runs", type=Path, default=None, help="default: runs/lucent_<set>")
     parser.add_argument("--report", type=Path, default=Path("benchmarks/results/lucent_ablation"))
     args = parser.parse_args()
+    runs = args.runs or Path(f"runs/lucent_{args.variant_set}")
+    shown = os.path.relpath(args.data.resolve(), REPO)  # ../shared/... from the repository root
     rows = [
-        run_variant(n, o, args.steps, args.threads, args.runs, args.config)
-        for n, o in VARIANTS.items()
+        run_variant(n, o, args.steps, args.threads, runs, args.config, args.data)
+        for n, o in VARIANT_SETS[args.variant_set].items()
     ]
     args.report.mkdir(parents=True, exist_ok=True)
-    (args.report / "ablation.json").write_text(json.dumps(rows, indent=2) + "\n")
+    (args.report / f"{args.variant_set}.json").write_text(json.dumps(rows, indent=2) + "\n")
     lines = [
-        f"# LucentVisionNet ablations: {args.steps} steps each on SICE Part1, scored on LOL-v1 eval15",
+        f"# LucentVisionNet, {args.variant_set} variants: {args.steps} steps each on SICE Part1, "
+        f"scored on {shown}",
         "",
-        f"Command: `python benchmarks/lucent_ablation.py --steps {args.steps} --threads {args.threads}`. "
-        "Same recipe, seed and data order for every row; one flag changed per row.",
+        f"Command: `python benchmarks/lucent_ablation.py --set {args.variant_set} --data {shown} "
+        f"--steps {args.steps} --threads {args.threads}`. Same recipe, seed and data order for "
+        "every row; the flags of each row changed. Training commands per row in the JSON.",
         "",
-        "| variant | PSNR | SSIM | PSNR (GT-mean) | SSIM (GT-mean) | train minutes |",
-        "|---|---|---|---|---|---|",
+        "| variant | PSNR | SSIM | PSNR (GT-mean) | SSIM (GT-mean) |",
+        "|---|---|---|---|---|",
     ]
     lines += [
         f"| {r['variant']} | {r['psnr']:.2f} | {r['ssim']:.3f} | {r['psnr_gtmean']:.2f} | "
-        f"{r['ssim_gtmean']:.3f} | {r['minutes']:.1f} |"
+        f"{r['ssim_gtmean']:.3f} |"
         for r in rows
     ]
-    (args.report / "ablation.md").write_text("\n".join(lines) + "\n")
+    (args.report / f"{args.variant_set}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
