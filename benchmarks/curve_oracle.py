@@ -31,6 +31,23 @@ PROBE_LEVELS = (2, 5, 10, 20, 40, 80)
 """8-bit input levels at which effective curves are compared."""
 
 
+def mean_per_level(levels: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Mean of ``values`` over the pixels at each 8-bit level (``nan`` where none is).
+
+    Args:
+        levels: ``(H, W)`` integer levels in ``[0, 255]``.
+        values: ``(H, W)`` floats.
+
+    Returns:
+        ``(256,)`` float64.
+    """
+    index = levels.ravel()
+    sums = np.bincount(index, weights=values.ravel().astype(np.float64), minlength=LEVELS)
+    counts = np.bincount(index, minlength=LEVELS)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / counts, np.nan)
+
+
 def oracle_curve(low: np.ndarray, high: np.ndarray) -> np.ndarray:
     """Least-squares global per-channel tone curve of ``low`` towards ``high``, applied.
 
@@ -41,15 +58,15 @@ def oracle_curve(low: np.ndarray, high: np.ndarray) -> np.ndarray:
         ``(H, W, 3)`` float64: for each channel, every pixel replaced by the mean of
         ``high`` over the pixels sharing its 8-bit ``low`` level.
     """
-    levels = np.round(np.clip(low, 0.0, 1.0) * (LEVELS - 1)).astype(np.int64)
+    from lowlight.metrics.convert import quantize_uint8
+
+    levels = quantize_uint8(low).astype(np.int64)
     out = np.empty(low.shape, dtype=np.float64)
     for c in range(low.shape[-1]):
-        index = levels[..., c].ravel()
-        sums = np.bincount(index, weights=high[..., c].ravel().astype(np.float64), minlength=LEVELS)
-        counts = np.bincount(index, minlength=LEVELS)
-        present = np.flatnonzero(counts)
-        table = np.interp(np.arange(LEVELS), present, sums[present] / counts[present])
-        out[..., c] = table[index].reshape(low.shape[:2])
+        means = mean_per_level(levels[..., c], high[..., c])
+        present = np.flatnonzero(~np.isnan(means))
+        table = np.interp(np.arange(LEVELS), present, means[present])
+        out[..., c] = table[levels[..., c]]
     return out
 
 
@@ -62,11 +79,8 @@ def effective_curve(low: np.ndarray, out: np.ndarray) -> np.ndarray:
     Returns:
         ``(256,)`` float64.
     """
-    index = np.round(np.clip(low.mean(-1), 0.0, 1.0) * (LEVELS - 1)).astype(np.int64).ravel()
-    sums = np.bincount(index, weights=out.mean(-1).ravel().astype(np.float64), minlength=LEVELS)
-    counts = np.bincount(index, minlength=LEVELS)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(counts > 0, sums / counts, np.nan)
+    grey = np.round(np.clip(low.mean(-1), 0.0, 1.0) * (LEVELS - 1)).astype(np.int64)
+    return mean_per_level(grey, out.mean(-1))
 
 
 def _curve_row(label: str, curves: list[np.ndarray]) -> str:

@@ -2,8 +2,8 @@
 recipe search that chose the shipped settings.
 
 Each variant trains ``configs/lucent_sice.yaml`` for ``--steps`` steps with its flags
-changed (and ``data.val.root`` set to ``--data``), then ``lowlight eval`` scores its
-exported weights on ``--data`` (full frames, 8-bit quantised, RGB PSNR and MATLAB SSIM,
+changed (the trainer's own validation off), then ``lowlight eval`` scores its exported
+weights on ``--data`` (full frames, 8-bit quantised, RGB PSNR and MATLAB SSIM,
 GT-mean beside). A variant whose run folder already holds exported weights is scored
 without retraining. Writes ``<set>.md`` and ``<set>.json`` under ``--report``.
 
@@ -85,9 +85,8 @@ def run_variant(
     cmd += ["--steps", str(steps), "-q"]
     for item in [
         f"train.threads={threads}",
-        f"train.val_every={steps}",
         f"train.ckpt_every={steps}",
-        f"data.val.root={data}",
+        "data.val=null",
         *overrides,
     ]:
         cmd += ["--set", item]
