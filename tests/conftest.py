@@ -37,3 +37,18 @@ def dark_image() -> np.ndarray:
     img = 0.25 * base * (yy / 47.0 * 0.5 + 0.5)[..., None]
     img += rng.normal(0, 0.005, img.shape).astype(np.float32)
     return np.clip(img, 0, 1).astype(np.float32)
+
+
+@pytest.fixture
+def sequence_collection(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A tiny multi-exposure folder (``tests/data/_sequences.py``) with a private cache dir."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "_sequences", Path(__file__).parent / "data" / "_sequences.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setenv("LOWLIGHT_CACHE_DIR", str(tmp_path / "cache"))
+    return module.write_collection(tmp_path / "seq")

@@ -24,6 +24,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("lowlight.cli.demo", "Enhance synthesised dark photos and write a contact sheet."),
     "train": ("lowlight.cli.train", "Train a model from a YAML recipe."),
     "synth": ("lowlight.cli.synth", "Synthesise low-light/normal pairs from well-exposed photos."),
+    "sequence-pairs": (
+        "lowlight.cli.sequence_pairs",
+        "Real dark/reference pairs from multi-exposure scenes (SICE), with a grouping report.",
+    ),
 }
 
 

@@ -305,7 +305,7 @@ def quantize(rgb: np.ndarray, bits: int) -> np.ndarray:
     return synthesis.quantize(rgb, bits).astype(np.float32, copy=False)
 
 
-_DATASET_OPTIONS = ("noise", "select", "output_bits")
+_DATASET_OPTIONS = ("noise", "select", "output_bits", "holdout_sequences")
 
 
 class SyntheticPairs(Dataset):
@@ -322,6 +322,7 @@ class SyntheticPairs(Dataset):
         select: ``False`` uses every readable image (no selection).
         output_bits: round the dark input to this many bits (8; 0 keeps floats).
         max_images: keep the first N *selected* sources (sorted by relative path).
+        exclude: source files never used, by path (e.g. the frames of held-out scenes).
 
     Every source is read once at construction to judge it (a few ms per 512x512 JPEG).
 
@@ -344,6 +345,7 @@ class SyntheticPairs(Dataset):
         select: bool = True,
         output_bits: int = 8,
         max_images: int | None = None,
+        exclude: Iterable[Path] = (),
     ) -> None:
         self.root = Path(root)
         if not self.root.is_dir():
@@ -355,7 +357,10 @@ class SyntheticPairs(Dataset):
         synthesizer = synthesizer or LowLightSynthesizer()
         self.synthesizer = synthesizer if noise else synthesizer.without_noise()
         self.selection = (selection or SourceSelection()) if select else None
-        report = select_sources(list_sources(self.root), self.selection, max_images)
+        excluded = {Path(p).resolve() for p in exclude}
+        sources = [(p, n) for p, n in list_sources(self.root) if p.resolve() not in excluded]
+        self.excluded = len(excluded)
+        report = select_sources(sources, self.selection, max_images)
         unreadable = [v for v in report.verdicts if v.reason == "unreadable"]
         if unreadable:
             shown = "; ".join(f"{v.path} ({v.detail})" for v in unreadable[:MAX_LISTED])
@@ -399,7 +404,9 @@ class SyntheticPairs(Dataset):
         Keys: the :class:`LowLightSynthesizer` attributes (``exposure_range``,
         ``colour_gain_range``, ``shot_range``, ``read_noise``, ``adc_bits``), the
         :class:`SourceSelection` attributes (``min_mean``, ``max_mean``, ``max_clipped``,
-        ``dark_level``, ``bright_level``) and ``noise``, ``select``, ``output_bits``.
+        ``dark_level``, ``bright_level``) and ``noise``, ``select``, ``output_bits``, and
+        ``holdout_sequences`` (``true`` drops every frame of the validation scenes of ``root``
+        as grouped by :mod:`lowlight.data.sequences`, so that SICE-seq val stays unseen).
 
         Raises:
             ConfigError: an unknown key (the message lists the valid ones) or a bad value.
@@ -412,7 +419,7 @@ class SyntheticPairs(Dataset):
             raise ConfigError(
                 f"unknown synthetic dataset option(s) {unknown}; valid options: {', '.join(valid)}"
             )
-        for key in ("noise", "select"):
+        for key in ("noise", "select", "holdout_sequences"):
             if key in args and not isinstance(args[key], bool):
                 raise ConfigError(f"synthetic dataset option {key} must be true or false")
         bits = args.get("output_bits", 8)
@@ -422,6 +429,12 @@ class SyntheticPairs(Dataset):
             )
         synthesizer = LowLightSynthesizer.from_dict({k: args[k] for k in synth_keys if k in args})
         selection = SourceSelection.from_dict({k: args[k] for k in select_keys if k in args})
+        exclude: list[Path] = []
+        if args.get("holdout_sequences", False):
+            from lowlight.data.sequences import load_scenes
+
+            held_out = load_scenes(root).frames_of("val")
+            exclude = [Path(root) / name for name in sorted(held_out)]
         return cls(
             root,
             crop=crop,
@@ -433,6 +446,7 @@ class SyntheticPairs(Dataset):
             select=args.get("select", True),
             output_bits=bits,
             max_images=max_images,
+            exclude=exclude,
         )
 
     def __len__(self) -> int:
@@ -453,7 +467,8 @@ class SyntheticPairs(Dataset):
         """One line for logs and weight records."""
         counts = self.report.counts()
         noise = "with noise" if self.synthesizer.noisy else "no noise"
+        held_out = f", {self.excluded} held-out files excluded" if self.excluded else ""
         return (
-            f"synthetic: {self.root} ({len(self)} of {counts['examined']} sources selected, "
+            f"synthetic: {self.root} ({len(self)} of {counts['examined']} sources selected{held_out}, "
             f"{noise}, exposure {list(self.synthesizer.exposure_range)})"
         )

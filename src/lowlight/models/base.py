@@ -81,8 +81,11 @@ class EnhancementModel(nn.Module):
 
     def forward_train(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         """Training forward: the enhanced batch (not clamped) and auxiliary tensors that
-        losses need (e.g. curve maps). The default returns ``(self(x), {})``."""
-        return self(x), {}
+        losses need (e.g. curve maps). The default pads, enhances and crops like
+        :meth:`forward` but does not clamp, so pixels that leave [0, 1] still get gradients."""
+        check_image_batch(x)
+        padded, size = pad_to_multiple(x, self.pad_multiple)
+        return crop_to(self.enhance_tensor(padded), size), {}
 
     def estimate_context(self, x: Tensor) -> Context | None:
         """Whole-image information for tiled inference, computed on a downscaled copy ``x``.

@@ -52,10 +52,15 @@ class ModelConfig:
     Attributes:
         name: a registered model (``lowlight models`` lists them).
         args: keyword arguments of the model's constructor.
+        init: weights to start from (fine-tuning): a shipped record name (``lowlight
+            models``) or a ``.safetensors`` path, loaded and verified like
+            :func:`lowlight.load`; ``null`` starts from the constructor's initialisation.
+            ``--resume`` restores the checkpoint instead.
     """
 
     name: str
     args: dict[str, Any] = field(default_factory=dict)
+    init: str | None = None
 
 
 @dataclass
@@ -77,9 +82,13 @@ class DatasetConfig:
 
     Attributes:
         kind: ``unpaired`` (a folder of images, searched recursively; batches hold
-            ``input`` only), ``paired`` (input/target folders matched by stem) or
+            ``input`` only), ``paired`` (input/target folders matched by stem),
             ``synthetic`` (well-exposed photos under ``root`` darkened on the fly into
-            input/target pairs; see :class:`lowlight.data.synthetic_pairs.SyntheticPairs`).
+            input/target pairs; see :class:`lowlight.data.synthetic_pairs.SyntheticPairs`),
+            ``sequences`` (real pairs from the multi-exposure scenes under ``root``, e.g.
+            SICE; see :class:`lowlight.data.sequence_pairs.SequencePairs`) or ``mixture``
+            (the datasets in ``parts``, drawn in proportion to their ``weight``; see
+            :class:`lowlight.data.mixture.MixtureDataset`).
         root: for ``unpaired`` and ``synthetic`` the image folder; for ``paired`` a folder
             holding the two sides (LOL ``low/high``, LOL-v2 ``Low/Normal``; see
             :func:`lowlight.data.pairs.resolve_paired_root`).
@@ -97,12 +106,17 @@ class DatasetConfig:
             where epochs begin; the loop counts steps, not epochs).
         max_images: use only the first N images (sorted by path / stem); ``null`` = all.
             For ``synthetic``: the first N *selected* sources.
-        args: ``synthetic`` only: options of the darkening and the source selection, e.g.
+        args: ``synthetic``: options of the darkening and the source selection, e.g.
             ``{exposure_range: [0.02, 0.3], noise: false, min_mean: 0.3}`` (see
-            :meth:`lowlight.data.synthetic_pairs.SyntheticPairs.from_args`).
+            :meth:`lowlight.data.synthetic_pairs.SyntheticPairs.from_args`); ``sequences``:
+            the pairing, grouping and split options, e.g. ``{split: train, reference: best,
+            identity: 0.1}`` (see :meth:`lowlight.data.sequence_pairs.SequencePairs.from_args`).
+        parts: ``mixture`` only: the datasets mixed; their ``crop``, ``flips``, ``rot90``
+            and ``max_images`` are replaced by the mixture's own.
+        weight: a part's share of a ``mixture`` (relative to the other parts' weights).
     """
 
-    kind: Literal["unpaired", "paired", "synthetic"]
+    kind: Literal["unpaired", "paired", "synthetic", "sequences", "mixture"]
     root: str | None = None
     input_dir: str | None = None
     target_dir: str | None = None
@@ -114,6 +128,8 @@ class DatasetConfig:
     repeat: int = 1
     max_images: int | None = None
     args: dict[str, Any] = field(default_factory=dict)
+    parts: list[DatasetConfig] = field(default_factory=list)
+    weight: float = 1.0
 
 
 @dataclass
@@ -338,8 +354,10 @@ def validate_config(config: TrainConfig) -> None:
     _validate_dataset(config.data.train, "data.train")
     if config.data.val is not None:
         _validate_dataset(config.data.val, "data.val")
-        if config.data.val.kind != "paired":
-            raise ConfigError("data.val.kind must be 'paired': validation needs references")
+        if config.data.val.kind not in ("paired", "sequences"):
+            raise ConfigError(
+                "data.val.kind must be 'paired' or 'sequences': validation needs references"
+            )
     loop = config.train
     for key in ("steps", "ckpt_every", "val_every", "log_every"):
         if getattr(loop, key) < 1:
@@ -373,9 +391,22 @@ def validate_config(config: TrainConfig) -> None:
 def _validate_dataset(ds: DatasetConfig, where: str) -> None:
     has_root = ds.root is not None
     has_dirs = ds.input_dir is not None or ds.target_dir is not None
-    if ds.args and ds.kind != "synthetic":
-        raise ConfigError(f"{where}: 'args' is for kind 'synthetic' only")
-    if ds.kind in ("unpaired", "synthetic"):
+    if ds.args and ds.kind not in ("synthetic", "sequences"):
+        raise ConfigError(f"{where}: 'args' is for kinds 'synthetic' and 'sequences' only")
+    if ds.parts and ds.kind != "mixture":
+        raise ConfigError(f"{where}: 'parts' is for kind 'mixture' only")
+    if ds.weight < 0:
+        raise ConfigError(f"{where}.weight must be >= 0, got {ds.weight}")
+    if ds.kind == "mixture":
+        if not ds.parts or has_root or has_dirs:
+            raise ConfigError(f"{where}: kind 'mixture' needs 'parts' (and no root or dirs)")
+        if sum(part.weight for part in ds.parts) <= 0:
+            raise ConfigError(f"{where}: the weights of the parts must not all be zero")
+        for i, part in enumerate(ds.parts):
+            if part.kind in ("mixture", "unpaired"):
+                raise ConfigError(f"{where}.parts[{i}]: a part must be a paired kind")
+            _validate_dataset(part, f"{where}.parts[{i}]")
+    elif ds.kind in ("unpaired", "synthetic", "sequences"):
         if not has_root:
             raise ConfigError(f"{where}: kind '{ds.kind}' needs 'root'")
         if has_dirs:

@@ -20,27 +20,7 @@ def build_train_dataset(cfg: DatasetConfig) -> Dataset:
     Raises:
         ConfigError: whole images (``crop: null``) of different sizes with ``batch_size > 1``.
     """
-    if cfg.kind == "unpaired":
-        from lowlight.data.unpaired import UnpairedImageFolder
-
-        assert cfg.root is not None  # checked by validate_config
-        dataset: Dataset = UnpairedImageFolder(
-            cfg.root, crop=cfg.crop, flips=cfg.flips, rot90=cfg.rot90, max_images=cfg.max_images
-        )
-    elif cfg.kind == "synthetic":
-        from lowlight.data.synthetic_pairs import SyntheticPairs
-
-        assert cfg.root is not None  # checked by validate_config
-        dataset = SyntheticPairs.from_args(
-            cfg.root,
-            cfg.args,
-            crop=cfg.crop,
-            flips=cfg.flips,
-            rot90=cfg.rot90,
-            max_images=cfg.max_images,
-        )
-    else:
-        dataset = _paired(cfg, crop=cfg.crop, flips=cfg.flips, rot90=cfg.rot90)
+    dataset = _build(cfg, cfg.crop, cfg.flips, cfg.rot90, cfg.max_images)
     sizes = getattr(dataset, "sizes", None)
     if cfg.crop is None and cfg.batch_size > 1 and sizes and len(set(sizes)) > 1:
         raise ConfigError(
@@ -52,17 +32,73 @@ def build_train_dataset(cfg: DatasetConfig) -> Dataset:
 
 def build_val_dataset(cfg: DatasetConfig) -> Dataset:
     """The validation set: whole, unaugmented pairs (the evaluation protocol)."""
-    return _paired(cfg, crop=None, flips=False, rot90=False)
+    return _build(cfg, None, False, False, cfg.max_images)
 
 
-def _paired(cfg: DatasetConfig, crop: int | None, flips: bool, rot90: bool) -> Dataset:
+_View = tuple[int | None, bool, bool, int | None]  # crop, flips, rot90, max_images
+
+
+def _unpaired(cfg: DatasetConfig, view: _View) -> Dataset:
+    from lowlight.data.unpaired import UnpairedImageFolder
+
+    crop, flips, rot90, max_images = view
+    assert cfg.root is not None  # checked by validate_config
+    return UnpairedImageFolder(cfg.root, crop=crop, flips=flips, rot90=rot90, max_images=max_images)
+
+
+def _synthetic(cfg: DatasetConfig, view: _View) -> Dataset:
+    from lowlight.data.synthetic_pairs import SyntheticPairs
+
+    crop, flips, rot90, max_images = view
+    assert cfg.root is not None  # checked by validate_config
+    return SyntheticPairs.from_args(
+        cfg.root, cfg.args, crop=crop, flips=flips, rot90=rot90, max_images=max_images
+    )
+
+
+def _sequences(cfg: DatasetConfig, view: _View) -> Dataset:
+    from lowlight.data.sequence_pairs import SequencePairs
+
+    crop, flips, rot90, max_images = view
+    assert cfg.root is not None  # checked by validate_config
+    return SequencePairs.from_args(
+        cfg.root, cfg.args, crop=crop, flips=flips, rot90=rot90, max_images=max_images
+    )
+
+
+def _paired(cfg: DatasetConfig, view: _View) -> Dataset:
     from lowlight.data.paired import PairedImageFolder
 
-    kwargs = {"crop": crop, "flips": flips, "rot90": rot90, "max_images": cfg.max_images}
+    crop, flips, rot90, max_images = view
+    kwargs = {"crop": crop, "flips": flips, "rot90": rot90, "max_images": max_images}
     if cfg.root is not None:
         return PairedImageFolder.from_root(cfg.root, **kwargs)
     assert cfg.input_dir is not None and cfg.target_dir is not None  # checked by validate_config
     return PairedImageFolder(cfg.input_dir, cfg.target_dir, **kwargs)  # type: ignore[arg-type]
+
+
+def _mixture(cfg: DatasetConfig, view: _View) -> Dataset:
+    """The parts with the mixture's view (``max_images`` caps each part)."""
+    from lowlight.data.mixture import MixtureDataset
+
+    parts = [_build(part, *view) for part in cfg.parts]
+    return MixtureDataset(parts, [part.weight for part in cfg.parts])
+
+
+_BUILDERS = {
+    "unpaired": _unpaired,
+    "paired": _paired,
+    "synthetic": _synthetic,
+    "sequences": _sequences,
+    "mixture": _mixture,
+}
+"""Dataset kind -> builder; a new kind is one function and one entry here."""
+
+
+def _build(
+    cfg: DatasetConfig, crop: int | None, flips: bool, rot90: bool, max_images: int | None
+) -> Dataset:
+    return _BUILDERS[cfg.kind](cfg, (crop, flips, rot90, max_images))
 
 
 def describe_dataset(dataset: Dataset) -> str:

@@ -173,6 +173,8 @@ class Trainer:
         from lowlight.registry import OBJECTIVES
 
         model = build(cfg.model.name, **cfg.model.args).to(device)
+        if cfg.model.init is not None and ckpt is None:
+            model.load_state_dict(_initial_weights(cfg.model.name, cfg.model.init, cfg.model.args))
         model.train()
         objective = OBJECTIVES.get(cfg.objective.name).obj(**cfg.objective.args)
         if isinstance(objective, nn.Module):
@@ -594,6 +596,13 @@ def _call_objective(
         k: (v.detach() if isinstance(v, Tensor) else torch.tensor(float(v)))
         for k, v in (logs or {}).items()
     }
+
+
+def _initial_weights(name: str, weights: str, args: Mapping[str, Any]) -> dict[str, Tensor]:
+    """The state dict of ``weights`` (record name or path) for model ``name`` (``model.init``)."""
+    from lowlight.api import load
+
+    return load(name, weights=weights, device="cpu", **args).state_dict()
 
 
 def _accumulate(sums: dict[str, Tensor], values: Mapping[str, Tensor]) -> None:
