@@ -109,3 +109,21 @@ def test_model_init_must_fit_the_model(tiny, tmp_path) -> None:  # noqa: ANN001
     recipe["model"]["init"] = str(weights)
     with pytest.raises(Exception, match="do not fit"):
         Trainer(parse_config(recipe), progress=False).fit()
+
+
+def test_overrides_address_list_items() -> None:
+    from lowlight.train.config import apply_overrides
+
+    data = {"data": {"train": {"parts": [{"weight": 1.0, "args": {}}, {"weight": 1.0}]}}}
+    out = apply_overrides(
+        data, ["data.train.parts.0.args.reference=fusion", "data.train.parts.1.weight=0"]
+    )
+    assert out["data"]["train"]["parts"] == [
+        {"weight": 1.0, "args": {"reference": "fusion"}},
+        {"weight": 0},
+    ]
+    assert data["data"]["train"]["parts"][0]["args"] == {}  # a copy
+    with pytest.raises(ConfigError, match="must index the list"):
+        apply_overrides(data, ["data.train.parts.2.weight=1"])
+    with pytest.raises(ConfigError, match="must index the list"):
+        apply_overrides(data, ["data.train.parts.first.weight=1"])

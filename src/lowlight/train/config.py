@@ -321,7 +321,8 @@ def apply_overrides(data: dict[str, Any], overrides: list[str] | tuple[str, ...]
     """Return a copy of ``data`` with each ``"a.b.c=value"`` applied (value via ``yaml.safe_load``).
 
     Missing intermediate mappings are created (``data.val.root=...`` when ``val`` is null);
-    key names are checked later by :func:`parse_config`.
+    list items are addressed by index (``data.train.parts.1.weight=0.5``); key names are
+    checked later by :func:`parse_config`.
     """
     out = copy.deepcopy(data)
     for item in overrides:
@@ -336,16 +337,26 @@ def apply_overrides(data: dict[str, Any], overrides: list[str] | tuple[str, ...]
             value = yaml.safe_load(raw) if raw.strip() else None
         except yaml.YAMLError as exc:
             raise ConfigError(f"override '{item}': value is not valid YAML: {exc}") from exc
-        node = out
-        for i, part in enumerate(parts[:-1]):
-            child = node.get(part)
+        node: Any = out
+        for i, part in enumerate(parts):
+            where = ".".join(parts[: i + 1])
+            if isinstance(node, list):  # a list item by its index: data.train.parts.0.weight
+                if not part.isdigit() or int(part) >= len(node):
+                    raise ConfigError(
+                        f"override '{item}': '{where}' must index the list (0-{len(node) - 1})"
+                    )
+                key: Any = int(part)
+            else:
+                key = part
+            if i == len(parts) - 1:
+                node[key] = value
+                break
+            child = node[key] if isinstance(node, list) else node.get(key)
             if child is None:
-                child = node[part] = {}
-            elif not isinstance(child, dict):
-                where = ".".join(parts[: i + 1])
+                child = node[key] = {}
+            elif not isinstance(child, (dict, list)):
                 raise ConfigError(f"override '{item}': '{where}' is a value, not a section")
             node = child
-        node[parts[-1]] = value
     return out
 
 
