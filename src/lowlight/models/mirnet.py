@@ -25,7 +25,7 @@ Chosen here:
 
 * any ``H, W``: the input is reflect-padded to a multiple of ``2**(streams - 1)`` (4) and
   the output cropped back (:attr:`~lowlight.models.base.EnhancementModel.pad_multiple`);
-  the base class clamps the output to ``[0, 1]``;
+  the base class clamps the output to ``[0, 1]`` at inference, not in ``forward_train``;
 * every PReLU has its own slope and the spatial attention convolution has a bias (see
   :mod:`lowlight.layers.mirnet_blocks`): 35 parameters more than the reference code's
   structure (18 unit slopes and 18 attention biases, less its one shared slope);
