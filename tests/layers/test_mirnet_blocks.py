@@ -19,7 +19,9 @@ from lowlight.layers.mirnet_blocks import (
 from lowlight.layers.mirnet_resample import (
     ResidualDownsample,
     ResidualUpsample,
+    SmoothConvTranspose2d,
     antialias_downsample,
+    binomial_blur,
     make_resampler,
 )
 
@@ -81,6 +83,57 @@ class TestResamplers:
     def test_no_biases_by_default(self):
         for module in (ResidualDownsample(4, 8), ResidualUpsample(8, 4)):
             assert not any(name.endswith("bias") for name, _ in module.named_parameters())
+
+
+def _phase_spread(y: torch.Tensor, period: int = 2, margin: int = 2) -> float:
+    """Largest difference between the ``period x period`` phase means of the interior."""
+    y = y[..., margin:-margin, margin:-margin]
+    h, w = y.shape[-2] - y.shape[-2] % period, y.shape[-1] - y.shape[-1] % period
+    cells = y[..., :h, :w].reshape(*y.shape[:2], h // period, period, w // period, period)
+    phases = cells.mean(dim=(0, 2, 4))
+    return float((phases.amax(dim=(1, 2)) - phases.amin(dim=(1, 2))).max().detach())
+
+
+class TestSmoothUpsampling:
+    """The up-samplers' transposed convolution is followed by a binomial blur, so a constant
+    input gives a constant output (no checkerboard) and the state-dict keys do not change."""
+
+    def test_blur_flattens_any_period_two_pattern(self):
+        phases = torch.tensor([[0.2, 0.9], [0.5, 0.1]])
+        pattern = phases.repeat(5, 6).view(1, 1, 10, 12)
+        out = binomial_blur(pattern)
+        assert out.shape == pattern.shape
+        assert torch.allclose(out, torch.full_like(out, phases.mean()), atol=1e-6)
+
+    def test_plain_transposed_conv_prints_a_checkerboard(self):
+        torch.manual_seed(0)
+        plain = nn.ConvTranspose2d(3, 3, 3, stride=2, padding=1, output_padding=1, bias=False)
+        assert _phase_spread(plain(torch.full((1, 3, 8, 8), 0.5))) > 0.01
+
+    def test_smooth_transposed_conv_keeps_a_constant_constant(self):
+        torch.manual_seed(0)
+        conv = SmoothConvTranspose2d(3, 5, 3, stride=2, padding=1, output_padding=1, bias=False)
+        y = conv(torch.full((2, 3, 8, 8), 0.5))
+        assert y.shape == (2, 5, 16, 16)
+        interior = y[..., 2:-2, 2:-2]  # the last row and column see the zero border
+        assert torch.allclose(interior, interior[..., :1, :1].expand_as(interior), atol=1e-6)
+
+    @pytest.mark.parametrize("smooth,lattice", [(True, False), (False, True)])
+    def test_residual_upsample_constant_response(self, smooth, lattice):
+        torch.manual_seed(0)
+        up = ResidualUpsample(8, 4, smooth=smooth)
+        spread = _phase_spread(up(torch.rand(1, 8, 1, 1).expand(1, 8, 8, 8)))
+        assert (spread > 1e-3) == lattice, spread
+
+    def test_state_dict_keys_do_not_change(self):
+        smooth, plain = ResidualUpsample(8, 4), ResidualUpsample(8, 4, smooth=False)
+        assert list(smooth.state_dict()) == list(plain.state_dict())
+        smooth.load_state_dict(plain.state_dict())
+
+    def test_gradcheck(self):
+        conv = SmoothConvTranspose2d(2, 2, 3, stride=2, padding=1, output_padding=1).double()
+        x = torch.rand(1, 2, 3, 4, dtype=torch.float64, requires_grad=True)
+        assert torch.autograd.gradcheck(conv, (x,))
 
 
 class TestChannelAttention:

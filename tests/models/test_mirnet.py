@@ -142,3 +142,34 @@ def test_state_dict_has_no_shared_storage():
 def test_bad_arguments(kwargs):
     with pytest.raises(ConfigError):
         MIRNet(**{**TINY, **kwargs})
+
+
+def _lattice(y: torch.Tensor, period: int = 4, margin: int = 16) -> float:
+    """Largest spread between the ``period x period`` phase means of the interior of ``y``."""
+    y = y[..., margin:-margin, margin:-margin]
+    h, w = y.shape[-2] - y.shape[-2] % period, y.shape[-1] - y.shape[-1] % period
+    cells = y[..., :h, :w].reshape(*y.shape[:2], h // period, period, w // period, period)
+    phases = cells.mean(dim=(0, 2, 4))
+    return float((phases.amax(dim=(1, 2)) - phases.amin(dim=(1, 2))).max())
+
+
+@pytest.mark.parametrize("smooth", [True, False])
+def test_constant_image_gives_no_lattice_with_smooth_upsampling(smooth):
+    """A constant image must come out constant away from the borders; the paper's plain
+    transposed convolutions print a period-4 grid (benchmarks/lattice.py)."""
+    torch.manual_seed(0)
+    model = MIRNet(channels=8, num_rrg=1, num_mrb=1, smooth_upsample=smooth).eval()
+    with torch.no_grad():
+        y = model.enhance_tensor(torch.full((1, 3, 64, 64), 0.3))
+    assert (_lattice(y) > 1e-4) != smooth, _lattice(y)
+
+
+def test_shipped_weights_print_no_lattice_on_a_flat_image():
+    from lowlight import load
+
+    flat = torch.full((1, 3, 96, 96), 0.1)
+    with torch.inference_mode():
+        smooth = load("mirnet_small")(flat)
+        plain = load("mirnet_small", smooth_upsample=False)(flat)
+    assert _lattice(plain) > 2 / 255  # the lattice the shipped weights print unsmoothed
+    assert _lattice(smooth) < 0.1 / 255

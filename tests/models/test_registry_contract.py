@@ -77,3 +77,31 @@ def test_registry_metadata(name):
     meta = MODELS.get(name).meta
     assert meta.get("kind") in {"classical", "zero-reference", "supervised", "self-supervised"}
     assert meta.get("summary"), f"{name} has no summary"
+
+
+def _learned(name: str) -> bool:
+    return any(p.requires_grad for p in _build(name).parameters())
+
+
+LEARNED_NAMES = [name for name in MODEL_NAMES if _learned(name)]
+
+
+@pytest.mark.parametrize("name", LEARNED_NAMES)
+def test_forward_train_is_forward_without_the_clamp(name):
+    """``forward_train`` is ``forward`` before its clamp: pixels that leave ``[0, 1]`` keep
+    their value and their gradient (the supervised losses rely on it)."""
+    model = _build(name)
+    torch.manual_seed(0)
+    # Off-contract input in [-1, 2] drives every model's output outside [0, 1].
+    x = torch.rand(2, 3, 21, 30) * 3.0 - 1.0
+    raw, _ = model.forward_train(x)
+    with torch.no_grad():
+        clamped = model(x)
+    assert raw.shape == x.shape
+    outside = (raw < 0) | (raw > 1)
+    assert outside.any(), "the input did not drive the output outside [0, 1]; test is vacuous"
+    assert torch.allclose(raw.detach().clamp(0.0, 1.0), clamped, atol=1e-5)
+    # A loss on the out-of-range pixels alone must reach the parameters.
+    (raw * outside).sum().backward()
+    grads = [p.grad.abs().sum() for p in model.parameters() if p.grad is not None]
+    assert grads and torch.stack(grads).sum() > 0, "no gradient from out-of-range pixels"

@@ -226,18 +226,26 @@ class StreamExchange(nn.Module):
         widths: the width of each stream (stream ``i`` is at ``1 / 2**i`` resolution).
         reduction: SKFF reduction.
         bias: biases in the convolutions.
+        smooth_upsample: blur after the up-samplers' transposed convolutions (see
+            :mod:`lowlight.layers.mirnet_resample`).
 
     Shape:
         - Input: ``S`` tensors, stream ``i`` ``(B, widths[i], H / 2**i, W / 2**i)``.
         - Output: the same shapes.
     """
 
-    def __init__(self, widths: Sequence[int], reduction: int = 8, bias: bool = False) -> None:
+    def __init__(
+        self,
+        widths: Sequence[int],
+        reduction: int = 8,
+        bias: bool = False,
+        smooth_upsample: bool = True,
+    ) -> None:
         super().__init__()
         streams = len(widths)
         self.resample = nn.ModuleDict(
             {
-                _key(src, dst): make_resampler(widths, src, dst, bias=bias)
+                _key(src, dst): make_resampler(widths, src, dst, bias=bias, smooth=smooth_upsample)
                 for dst in range(streams)
                 for src in range(streams)
                 if src != dst
@@ -282,6 +290,8 @@ class MultiScaleResidualBlock(nn.Module):
         tied: share weights as the reference code does (see the module docstring); only
             matters with ``columns >= 2``.
         bias: biases in the convolutions.
+        smooth_upsample: blur after the up-samplers' transposed convolutions (True; see
+            :mod:`lowlight.layers.mirnet_resample`); False is the paper's.
 
     Shape:
         - Input: ``(B, C, H, W)`` with ``H`` and ``W`` multiples of ``2**(S - 1)``.
@@ -299,6 +309,7 @@ class MultiScaleResidualBlock(nn.Module):
         channel_pool: ChannelPool = "avg",
         tied: bool = True,
         bias: bool = False,
+        smooth_upsample: bool = True,
     ) -> None:
         super().__init__()
         if columns < 1:
@@ -323,7 +334,7 @@ class MultiScaleResidualBlock(nn.Module):
         )
         exchange_count = 1 if self.tied else columns - 1
         self.exchanges = nn.ModuleList(
-            StreamExchange(widths, reduction, bias=bias)
+            StreamExchange(widths, reduction, bias=bias, smooth_upsample=smooth_upsample)
             for _ in range(exchange_count if streams > 1 else 0)
         )
         self.entry: nn.ModuleList | None = None
@@ -334,7 +345,8 @@ class MultiScaleResidualBlock(nn.Module):
             )
             self.final = SelectiveKernelFeatureFusion(channels, streams, reduction, bias=bias)
         self.exits = nn.ModuleList(
-            make_resampler(widths, k, 0, bias=bias) for k in range(1, streams)
+            make_resampler(widths, k, 0, bias=bias, smooth=smooth_upsample)
+            for k in range(1, streams)
         )
         self.out_conv = nn.Conv2d(channels, channels, 3, padding=1, bias=bias)
 
@@ -385,8 +397,8 @@ class RecursiveResidualGroup(nn.Module):
     Args:
         channels: feature width ``C``.
         blocks: number of :class:`MultiScaleResidualBlock` (2).
-        streams, growth, columns, reduction, spatial_kernel, channel_pool, tied, bias: the
-            :class:`MultiScaleResidualBlock` arguments.
+        streams, growth, columns, reduction, spatial_kernel, channel_pool, tied, bias,
+            smooth_upsample: the :class:`MultiScaleResidualBlock` arguments.
 
     Shape:
         - Input: ``(B, C, H, W)``, ``H`` and ``W`` multiples of ``2**(streams - 1)``.
@@ -406,6 +418,7 @@ class RecursiveResidualGroup(nn.Module):
         channel_pool: ChannelPool = "avg",
         tied: bool = True,
         bias: bool = False,
+        smooth_upsample: bool = True,
     ) -> None:
         super().__init__()
         if blocks < 1:
@@ -421,6 +434,7 @@ class RecursiveResidualGroup(nn.Module):
                 channel_pool=channel_pool,
                 tied=tied,
                 bias=bias,
+                smooth_upsample=smooth_upsample,
             )
             for _ in range(blocks)
         ]

@@ -80,9 +80,10 @@ class EnhancementModel(nn.Module):
         raise NotImplementedError
 
     def forward_train(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        """Training forward: the enhanced batch (not clamped) and auxiliary tensors that
-        losses need (e.g. curve maps). The default pads, enhances and crops like
-        :meth:`forward` but does not clamp, so pixels that leave [0, 1] still get gradients."""
+        """Training forward: the enhanced batch ``(B, 3, H, W)``, *not* clamped (so pixels
+        that leave ``[0, 1]`` still get a gradient), and auxiliary tensors that losses need
+        (e.g. curve maps). The default pads, calls :meth:`enhance_tensor` and crops, like
+        :meth:`forward` without the clamp, and returns no auxiliary tensors."""
         check_image_batch(x)
         padded, size = pad_to_multiple(x, self.pad_multiple)
         return crop_to(self.enhance_tensor(padded), size), {}

@@ -25,7 +25,12 @@ Chosen here:
 
 * any ``H, W``: the input is reflect-padded to a multiple of ``2**(streams - 1)`` (4) and
   the output cropped back (:attr:`~lowlight.models.base.EnhancementModel.pad_multiple`);
-  the base class clamps the output to ``[0, 1]``;
+  the base class clamps the output to ``[0, 1]`` at inference, not in ``forward_train``;
+* ``smooth_upsample=True`` (default): every up-sampler's stride-2 transposed convolution is
+  followed by a fixed 3x3 binomial blur (no parameters; state-dict keys unchanged). The
+  plain transposed convolution (``smooth_upsample=False``, the paper's) gives its four
+  output phases different gains; through the 1/4 stream this printed a period-4 lattice
+  over flat areas (``benchmarks/lattice.py``, :mod:`lowlight.layers.mirnet_resample`);
 * every PReLU has its own slope and the spatial attention convolution has a bias (see
   :mod:`lowlight.layers.mirnet_blocks`): 35 parameters more than the reference code's
   structure (18 unit slopes and 18 attention biases, less its one shared slope);
@@ -105,6 +110,9 @@ class MIRNet(EnhancementModel):
         channel_pool: channel attention pooling, ``"avg"`` (paper) or ``"avgmax"``.
         tied: share weights as the reference code does (True).
         bias: biases in the convolutions (False).
+        smooth_upsample: blur after every up-sampler's transposed convolution (True: no
+            lattice over flat areas; see :mod:`lowlight.layers.mirnet_resample`); False is
+            the paper's plain transposed convolution.
 
     Shape:
         - Input: ``(B, 3, H, W)`` in ``[0, 1]``, any ``H`` and ``W``.
@@ -124,6 +132,7 @@ class MIRNet(EnhancementModel):
         channel_pool: ChannelPool = "avg",
         tied: bool = True,
         bias: bool = False,
+        smooth_upsample: bool = True,
     ) -> None:
         super().__init__()
         for name, value in (
@@ -156,6 +165,7 @@ class MIRNet(EnhancementModel):
                     channel_pool=channel_pool,
                     tied=tied,
                     bias=bias,
+                    smooth_upsample=smooth_upsample,
                 )
                 for _ in range(num_rrg)
             )

@@ -44,7 +44,7 @@ Chosen here, where the summary leaves it open (each configurable):
   weights carry it and run with no text encoder installed; :meth:`NaLSuper.set_prompt`
   re-encodes another prompt;
 * any ``H, W`` (no down-sampling, so no padding); the inference path clamps to ``[0, 1]``,
-  :meth:`NaLSuper.forward_train` does not.
+  the training path (:meth:`~lowlight.models.base.EnhancementModel.forward_train`) does not.
 
 :func:`nalsuper_small` (:data:`SMALL_CONFIG`: ``C = 16``, 6 blocks, 2 heads;
 :data:`SMALL_PARAMETERS` parameters) trains on a CPU: one step (batch 4, 96x96 crops,
@@ -68,8 +68,7 @@ from torch import Tensor, nn
 
 from lowlight.errors import ConfigError
 from lowlight.layers.nalsuper_blocks import LayerAttention, ResidualTextFusionBlock
-from lowlight.layers.padding import crop_to, pad_to_multiple
-from lowlight.models.base import Context, EnhancementModel, check_image_batch
+from lowlight.models.base import Context, EnhancementModel
 from lowlight.registry import MODELS
 from lowlight.text.base import TextEncoder
 from lowlight.text.prompt import PromptEmbedding
@@ -246,12 +245,6 @@ class NaLSuper(EnhancementModel):
 
     def enhance_tensor(self, x: Tensor, context: Context | None = None) -> Tensor:
         return x + self.residual(x)
-
-    def forward_train(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        """The unclamped enhanced batch ``(B, 3, H, W)`` and no auxiliary tensors."""
-        check_image_batch(x)
-        padded, size = pad_to_multiple(x, self.pad_multiple)
-        return crop_to(self.enhance_tensor(padded), size), {}
 
 
 @MODELS.register(
