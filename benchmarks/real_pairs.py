@@ -31,13 +31,20 @@ REPO = Path(__file__).resolve().parents[1]
 SUBSETS = ("easy", "medium", "difficult", "finetune")
 
 
-def parse_entry(text: str) -> tuple[str, str, str]:
-    """``LABEL=MODEL[@WEIGHTS]`` -> (label, model, weights or "default")."""
+def parse_entry(text: str) -> tuple[str, str, str, dict[str, object]]:
+    """``LABEL=MODEL[@WEIGHTS][?key=value&...]`` -> (label, model, weights, constructor args)."""
+    import yaml
+
     label, _, spec = text.partition("=")
+    spec, _, query = spec.partition("?")
     model, _, weights = spec.partition("@")
     if not label or not model:
-        raise SystemExit(f"--entry must be LABEL=MODEL[@WEIGHTS], got {text!r}")
-    return label, model, weights or "default"
+        raise SystemExit(f"--entry must be LABEL=MODEL[@WEIGHTS][?k=v&...], got {text!r}")
+    kwargs = {}
+    for item in filter(None, query.split("&")):
+        key, _, value = item.partition("=")
+        kwargs[key] = yaml.safe_load(value)
+    return label, model, weights or "default", kwargs
 
 
 def paired_scores(model: torch.nn.Module, root: Path, label: str) -> dict[str, float]:
@@ -104,9 +111,9 @@ def main() -> None:
     if not args.no_samples:
         summary["input"] = {"sci_samples": sci_samples(None, args.samples)}
     for text in args.entry:
-        label, name, weights = parse_entry(text)
-        model = lowlight.load(name, weights=weights, device="cpu")
-        row: dict[str, object] = {"model": name, "weights": weights}
+        label, name, weights, kwargs = parse_entry(text)
+        model = lowlight.load(name, weights=weights, device="cpu", **kwargs)
+        row: dict[str, object] = {"model": name, "weights": weights, "args": kwargs}
         if not args.no_lol:
             row["lol"] = paired_scores(model, args.lol, label)
         row["sice"] = paired_scores(model, args.sice, label)
