@@ -40,9 +40,9 @@ Inference on the whole image (no tiling, no resize), one CPU thread::
     python benchmarks/lattice.py -m mirnet_small --weights none --name random_init
 
 Writes ``benchmarks/results/lattice/<name>/{lattice.json,lattice.md,per_image.csv}``; with
-``--crops DIR``, 4x crops (input brightened to the output's mean | output) of the brightest
-flat area of each image, for a visual check. About 2.5 min for ``mirnet_small`` on the 34
-images (one thread).
+``--crops DIR``, 4x crops (input brightened to the output's mean | output) of the bright
+flat area (output luma nearest 0.7) of each image, for a visual check. About 5 min of CPU for ``mirnet_small`` on the 34
+images (one thread; 30 min wall on the shared 2-core machine beside two trainings).
 """
 
 from __future__ import annotations
