@@ -20,6 +20,11 @@ per backbone and data set.
     python benchmarks/lfpv_compare.py --backbone mirnet_small --seeds 0 1 --steps 4500 --threads 1
     python benchmarks/lfpv_compare.py --backbone nalsuper_small --seeds 0 --steps 8000 \\
         --data ../shared/data/sice_seq/val --threads 1
+
+``--timing N`` instead measures only the training cost: N optimiser steps of each backbone
+with and without LFPV, in this process, on random batches of the recipe's batch and crop
+size (no data loading, identical for both), alternating plain and LFPV step by step so
+that load from other processes hits both alike; reports wall and CPU seconds per step.
 """
 
 from __future__ import annotations
@@ -187,13 +192,78 @@ def table(rows: list[dict], args: argparse.Namespace) -> str:
     return "\n".join(lines) + "\n"
 
 
+def timing(backbone: str, steps: int, threads: int) -> dict[str, float]:
+    """Median wall / CPU seconds per training step, plain and with LFPV (first step dropped)."""
+    import time
+
+    import torch
+
+    sys.path.insert(0, str(REPO / "src"))
+    from lowlight.api import build
+    from lowlight.plugins import wrap_model
+    from lowlight.registry import OBJECTIVES
+    from lowlight.train.config import load_config
+
+    torch.set_num_threads(threads)
+    cfg = load_config(REPO / "configs" / f"{backbone}_synth_lfpv.yaml")
+    crop, batch = cfg.data.train.crop or 128, cfg.data.train.batch_size
+    runs = {}
+    for variant, plugins in (("plain", []), ("lfpv", cfg.plugins)):
+        torch.manual_seed(0)
+        model = wrap_model(build(cfg.model.name, **cfg.model.args), plugins).train()
+        objective = OBJECTIVES.get(cfg.objective.name).obj(**cfg.objective.args)
+        wrap = getattr(model, "wrap_objective", None)
+        loss_fn = wrap(objective) if wrap else objective
+        optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-4)
+        runs[variant] = (model, loss_fn, optimizer)
+    times: dict[str, list[tuple[float, float]]] = {"plain": [], "lfpv": []}
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(steps + 1):
+        target = torch.rand(batch, 3, crop, crop, generator=gen)
+        item = {"input": target * 0.05, "target": target}
+        for variant, (model, loss_fn, optimizer) in runs.items():
+            wall, cpu = time.perf_counter(), time.process_time()
+            optimizer.zero_grad(set_to_none=True)
+            loss, _ = loss_fn(model, item)
+            loss.backward()
+            optimizer.step()
+            times[variant].append((time.perf_counter() - wall, time.process_time() - cpu))
+    out = {}
+    for variant, values in times.items():
+        values = values[1:]
+        out[f"{variant}_wall"] = sorted(v[0] for v in values)[len(values) // 2]
+        out[f"{variant}_cpu"] = sorted(v[1] for v in values)[len(values) // 2]
+    return out
+
+
+def timing_report(args: argparse.Namespace) -> str:
+    lines = [
+        f"# Training cost per step, plain vs LFPV ({args.timing} steps each, {args.threads} thread(s))",
+        "",
+        f"Command: `python benchmarks/lfpv_compare.py --timing {args.timing} "
+        f"{' '.join(f'--backbone {b}' for b in args.backbone)} --threads {args.threads}`. "
+        "Recipe batch and crop, random batches, no data loading; medians, first step dropped.",
+        "",
+        "| backbone | plain wall s | LFPV wall s | plain CPU s | LFPV CPU s | LFPV / plain (CPU) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for backbone in args.backbone:
+        t = timing(backbone, args.timing, args.threads)
+        lines.append(
+            f"| {backbone} | {t['plain_wall']:.3f} | {t['lfpv_wall']:.3f} | {t['plain_cpu']:.3f} | "
+            f"{t['lfpv_cpu']:.3f} | x{t['lfpv_cpu'] / t['plain_cpu']:.2f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--backbone", action="append", choices=["mirnet_small", "nalsuper_small"], default=None
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--steps", type=int, required=True)
+    parser.add_argument("--steps", type=int, default=None, help="training steps per run")
+    parser.add_argument("--timing", type=int, default=None, metavar="N", help="time N steps only")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--data", type=Path, action="append", default=[], help="extra paired set")
     parser.add_argument("--runs", type=Path, default=REPO / "runs" / "lfpv_compare")
@@ -202,10 +272,17 @@ def main() -> None:
     args = parser.parse_args()
     args.backbone = args.backbone or ["mirnet_small"]
     args.runs = args.runs.resolve()
+    args.report.mkdir(parents=True, exist_ok=True)
+    if args.timing:
+        text = timing_report(args)
+        (args.report / f"{args.tag or f'timing_{args.timing}'}.md").write_text(text)
+        print(text)
+        return
+    if args.steps is None:
+        parser.error("give --steps (or --timing N)")
     rows = compare(args)
     text = table(rows, args)
     tag = args.tag or f"compare_{args.steps}"
-    args.report.mkdir(parents=True, exist_ok=True)
     (args.report / f"{tag}.json").write_text(json.dumps(rows, indent=2) + "\n")
     (args.report / f"{tag}.md").write_text(text)
     print(text)

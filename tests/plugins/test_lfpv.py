@@ -234,3 +234,12 @@ def test_exported_weights_load_with_the_record(tmp_path) -> None:  # noqa: ANN00
     # inference_model builds the same form from the plug-in list
     rebuilt = inference_model(build("mirnet_small", **kwargs), record.plugins)
     assert set(rebuilt.state_dict()) == set(stripped.state_dict())
+
+
+def test_training_under_autocast_keeps_float32_tables() -> None:
+    wrapper = LFPV(_backbone("mirnet_small")).train()
+    with torch.autocast(device_type="cpu", dtype=torch.bfloat16):
+        out, aux = wrapper.forward_train(torch.rand(2, 3, 16, 16) * 0.4)
+    assert torch.isfinite(out.float()).all() and torch.isfinite(aux["lfpv_plain"].float()).all()
+    assert wrapper.lfpv.vectors.dtype == torch.float32
+    assert wrapper.lfpv.vectors.abs().sum() > 0
