@@ -14,6 +14,11 @@ resumed run is bit-identical to an uninterrupted one (on CUDA too, up to the
 nondeterministic kernels that ``train.deterministic: true`` rules out). A run killed at any
 moment loses at most the steps since its last checkpoint (``train.ckpt_every``).
 
+Training-time plug-ins (the recipe's ``plugins:``, :mod:`lowlight.plugins`) wrap the built
+model: the wrapper trains (with the plug-in's wrapping of the objective) and is
+checkpointed whole; validation and the export use the stripped model, and the export's
+record lists the plug-ins so that ``lowlight.load`` rebuilds it.
+
 Order of one step: set the learning rate for the step, zero gradients, forward + loss
 under autocast, backward (scaled), average gradients over ranks, unscale and clip,
 optimiser step (skipped by the scaler on overflow), then log / validate / checkpoint at
