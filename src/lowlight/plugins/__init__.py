@@ -26,6 +26,7 @@ _EXPORTS = {
     "parse_options": "base",
     "strip": "base",
     "wrap_model": "base",
+    "wrap_objective": "base",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

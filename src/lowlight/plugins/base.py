@@ -29,7 +29,14 @@ from torch import Tensor, nn
 from lowlight.errors import ConfigError
 from lowlight.models.base import EnhancementModel
 
-__all__ = ["TrainingPlugin", "inference_model", "parse_options", "strip", "wrap_model"]
+__all__ = [
+    "TrainingPlugin",
+    "inference_model",
+    "parse_options",
+    "strip",
+    "wrap_model",
+    "wrap_objective",
+]
 
 
 class TrainingPlugin(nn.Module):
@@ -94,6 +101,17 @@ def wrap_model(model: nn.Module, plugins: Sequence[Any]) -> nn.Module:
 def strip(model: nn.Module) -> nn.Module:
     """The inference model of a (possibly wrapped) model; ``model`` itself if unwrapped."""
     return model.stripped() if isinstance(model, TrainingPlugin) else model
+
+
+def wrap_objective(model: nn.Module, objective: Any) -> Any:
+    """``objective`` wrapped by every plug-in around ``model``, innermost first."""
+    chain = []
+    while isinstance(model, TrainingPlugin):
+        chain.append(model)
+        model = model.backbone
+    for plugin in reversed(chain):
+        objective = plugin.wrap_objective(objective)
+    return objective
 
 
 def inference_model(backbone: EnhancementModel, plugins: Sequence[Any]) -> EnhancementModel:

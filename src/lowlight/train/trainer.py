@@ -204,7 +204,7 @@ class Trainer:
         """Model (wrapped in the recipe's plug-ins), objective, optimiser, schedule, scaler."""
         cfg = self.config
         from lowlight.api import build
-        from lowlight.plugins.base import strip, wrap_model
+        from lowlight.plugins.base import strip, wrap_model, wrap_objective
         from lowlight.registry import OBJECTIVES
 
         model = wrap_model(build(cfg.model.name, **cfg.model.args), cfg.plugins).to(device)
@@ -212,12 +212,11 @@ class Trainer:
         objective = OBJECTIVES.get(cfg.objective.name).obj(**cfg.objective.args)
         if isinstance(objective, nn.Module):
             objective = objective.to(device)
-        wrap_objective = getattr(model, "wrap_objective", None)
         return _Run(
             model=model,
             inference_model=strip(model),
             objective=objective,
-            loss=wrap_objective(objective) if callable(wrap_objective) else objective,
+            loss=wrap_objective(model, objective),
             optimizer=build_optimizer(model.parameters(), cfg.optim),
             schedule=LRSchedule(cfg.schedule, cfg.optim.lr, cfg.train.steps),
             scaler=torch.amp.GradScaler("cuda", enabled=amp.enabled and amp.dtype == torch.float16),
