@@ -243,3 +243,18 @@ def test_training_under_autocast_keeps_float32_tables() -> None:
     assert torch.isfinite(out.float()).all() and torch.isfinite(aux["lfpv_plain"].float()).all()
     assert wrapper.lfpv.vectors.dtype == torch.float32
     assert wrapper.lfpv.vectors.abs().sum() > 0
+
+
+def test_plugin_registry_is_lazy_and_refuses_duplicates() -> None:
+    import subprocess
+    import sys
+
+    from lowlight.errors import RegistryError
+
+    code = (
+        "import sys, lowlight, lowlight.train.config, lowlight.plugins; "
+        "assert 'lowlight.plugins.lfpv' not in sys.modules, 'imported at import time'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    with pytest.raises(RegistryError, match="already registered"):
+        PLUGINS.add("lfpv", LFPV)
