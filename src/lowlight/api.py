@@ -61,6 +61,10 @@ def load(
     record, path = _resolve_weights(name, entry.meta.get("default_weights"), weights)
     config = {**(record.config if record else {}), **kwargs}
     model = build(name, **config)
+    if record is not None and record.plugins:
+        from lowlight.plugins.base import inference_model
+
+        model = inference_model(model, record.plugins)
     if weights == "default" and path is None and any(p.requires_grad for p in model.parameters()):
         raise WeightsError(
             f"model '{name}' ships no trained weights yet; pass weights=PATH (a .safetensors file "

@@ -128,3 +128,8 @@ OBJECTIVES: Registry[Callable[..., Any]] = Registry("objective", package="lowlig
 ``objective(model, batch) -> (loss, logs)`` where ``batch`` is a dict with ``"input"``
 ``(B, 3, H, W)`` and, for supervised objectives, ``"target"``; ``logs`` maps names to
 float tensors for the training log. Loss weights live in the objective (the composer)."""
+
+
+PLUGINS: Registry[Any] = Registry("plugin", package="lowlight.plugins")
+"""Training-time plug-ins: name -> a :class:`~lowlight.plugins.base.TrainingPlugin` subclass
+(see :mod:`lowlight.plugins`). Metadata keys: ``paper``, ``summary``."""

@@ -42,6 +42,9 @@ class WeightRecord:
         scores: measured scores, keyed by benchmark (each a dict of metric -> value).
         created: ISO date of training.
         notes: anything else a user should know.
+        plugins: training-time plug-ins whose inference parts the weights include
+            (``[{"name": ..., "args": {...}}]``, see :mod:`lowlight.plugins`); empty for a
+            plain model.
     """
 
     name: str
@@ -55,6 +58,7 @@ class WeightRecord:
     scores: dict[str, Any] = field(default_factory=dict)
     created: str = ""
     notes: str = ""
+    plugins: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> WeightRecord:

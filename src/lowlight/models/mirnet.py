@@ -43,6 +43,10 @@ work not counted), one 256x256 image: ``MIRNet()`` 479.9 GMACs, ``mirnet_small()
 10.25 GMACs (37.5 GMACs at 600x400). One training step of ``mirnet_small`` (batch 4,
 128x128 crops, Charbonnier, Adam) took 1.9 s on one thread of a shared 2-core AMD EPYC.
 
+Feature split (:mod:`lowlight.models.features`, where training-time plug-ins such as LFPV
+attach): ``encode`` = stem + first recursive residual group, ``decode`` = the other groups,
+the RGB convolution and the global residual; full-resolution ``C``-channel features.
+
 Tiling: channel attention and SKFF pool over the whole (tile) frame, so tiles of a large
 image see slightly different statistics than the whole frame; tiled inference remains
 allowed (overlaps are blended).
@@ -57,6 +61,7 @@ from torch import Tensor, nn
 from lowlight.errors import ConfigError
 from lowlight.layers.mirnet_blocks import CHANNEL_POOLS, ChannelPool, RecursiveResidualGroup
 from lowlight.models.base import Context, EnhancementModel
+from lowlight.models.features import Encoded
 from lowlight.registry import MODELS
 
 __all__ = [
@@ -172,12 +177,33 @@ class MIRNet(EnhancementModel):
         )
         self.conv_out = nn.Conv2d(channels, 3, 3, padding=1, bias=bias)
 
+    # Feature split (lowlight.models.features): encode = stem + first group, decode = the
+    # remaining groups + the RGB convolution + the global residual.
+    feature_stride = 1
+    clamps_in_training = True  # the base class forward_train clamps
+
+    @property
+    def feature_channels(self) -> int:
+        """Width ``C`` of :meth:`encode`'s features."""
+        return self.conv_in.out_channels
+
+    def encode(self, x: Tensor) -> Encoded:
+        """Stem and first recursive residual group: features ``(B, C, H, W)`` of a padded batch."""
+        return Encoded(self.groups[0](self.conv_in(x)), {"input": x})
+
+    def decode(self, encoded: Encoded, features: Tensor) -> Tensor:
+        """Remaining groups, RGB convolution and global residual: ``(B, 3, H, W)``, unclamped."""
+        x = encoded.skips["input"]
+        assert isinstance(x, Tensor)
+        return x + self.conv_out(self.groups[1:](features))
+
     def residual(self, x: Tensor) -> Tensor:
         """The network's correction ``(B, 3, H, W)`` of a padded batch (output minus input)."""
         return self.conv_out(self.groups(self.conv_in(x)))
 
     def enhance_tensor(self, x: Tensor, context: Context | None = None) -> Tensor:
-        return x + self.residual(x)
+        encoded = self.encode(x)
+        return self.decode(encoded, encoded.features)
 
 
 @MODELS.register(

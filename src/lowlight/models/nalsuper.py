@@ -55,6 +55,11 @@ Cost at 600x400 (``lowlight bench --size 600x400 --threads 1 --device cpu``; MAC
 ``FlopCounterMode``, convolutions, matrix products and attention): ``nalsuper`` 328.2 GMACs,
 30.7 s, 4.45 GiB peak tensor memory; ``nalsuper_small`` 8.88 GMACs, 1.37 s, 454 MiB.
 
+Feature split (:mod:`lowlight.models.features`, where training-time plug-ins such as LFPV
+attach): ``encode`` = stem + the first ``num_blocks // 2`` RTFBs, ``decode`` = the other RTFBs
+and the fusion; the layer attention sees every block's output, the encoder's blocks as
+encoded (skip features), the decoder's computed from the (possibly modified) features.
+
 Tiling: channel attention and layer attention pool over the whole (tile) frame, so tiles of a
 large image see slightly different statistics than the whole frame; overlaps are blended.
 """
@@ -69,6 +74,7 @@ from torch import Tensor, nn
 from lowlight.errors import ConfigError
 from lowlight.layers.nalsuper_blocks import LayerAttention, ResidualTextFusionBlock
 from lowlight.models.base import Context, EnhancementModel
+from lowlight.models.features import Encoded
 from lowlight.registry import MODELS
 from lowlight.text.base import TextEncoder
 from lowlight.text.prompt import PromptEmbedding
@@ -228,23 +234,64 @@ class NaLSuper(EnhancementModel):
 
     # ---------------------------------------------------------------- forward
 
-    def residual(self, x: Tensor) -> Tensor:
-        """The network's correction ``(B, 3, H, W)`` (output minus input)."""
-        tokens = mask = None
-        if self.prompt_embedding is not None:
-            tokens, mask = self.prompt_embedding.context(x.shape[0], x.dtype)
+    # Feature split (lowlight.models.features): encode = stem + the first num_blocks // 2
+    # RTFBs; decode = the other RTFBs, layer attention fusion, RGB convolution, residual.
+    feature_stride = 1
+    clamps_in_training = False
+
+    @property
+    def feature_channels(self) -> int:
+        """Width ``C`` of :meth:`encode`'s features."""
+        return self.stem.out_channels
+
+    @property
+    def _split(self) -> int:
+        return len(self.blocks) // 2
+
+    def _text(self, batch: int, dtype: torch.dtype) -> tuple[Tensor | None, Tensor | None]:
+        if self.prompt_embedding is None:
+            return None, None
+        return self.prompt_embedding.context(batch, dtype)
+
+    def encode(self, x: Tensor) -> Encoded:
+        """Stem and the first ``num_blocks // 2`` RTFBs: features ``(B, C, H, W)``."""
+        tokens, mask = self._text(x.shape[0], x.dtype)
         shallow = self.stem(x)
-        feats = []
+        feats: list[Tensor] = []
         f = shallow
-        for block in self.blocks:
+        for block in self.blocks[: self._split]:
+            f = block(f, tokens, mask)
+            feats.append(f)
+        return Encoded(f, {"input": x, "shallow": shallow, "feats": feats})
+
+    def decode(self, encoded: Encoded, features: Tensor) -> Tensor:
+        """The other RTFBs on ``features``, layer attention fusion over all block outputs
+        (the encoder's as it computed them), RGB convolution and global residual."""
+        x = encoded.skips["input"]
+        assert isinstance(x, Tensor)
+        return x + self._correction(encoded, features)
+
+    def _correction(self, encoded: Encoded, features: Tensor) -> Tensor:
+        x, shallow, early = (encoded.skips[k] for k in ("input", "shallow", "feats"))
+        assert isinstance(x, Tensor) and isinstance(shallow, Tensor) and isinstance(early, list)
+        tokens, mask = self._text(x.shape[0], x.dtype)
+        feats = list(early)
+        f = features
+        for block in self.blocks[self._split :]:
             f = block(f, tokens, mask)
             feats.append(f)
         stacked = self.layer_attention(torch.stack(feats, dim=1))  # (B, N, C, H, W)
         fused = self.body_out(self.fuse(stacked.flatten(1, 2))) + shallow
         return self.to_rgb(fused)
 
+    def residual(self, x: Tensor) -> Tensor:
+        """The network's correction ``(B, 3, H, W)`` (output minus input)."""
+        encoded = self.encode(x)
+        return self._correction(encoded, encoded.features)
+
     def enhance_tensor(self, x: Tensor, context: Context | None = None) -> Tensor:
-        return x + self.residual(x)
+        encoded = self.encode(x)
+        return self.decode(encoded, encoded.features)
 
 
 @MODELS.register(

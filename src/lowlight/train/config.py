@@ -241,6 +241,24 @@ class ExportConfig:
 
 
 @dataclass
+class PluginConfig:
+    """One training-time plug-in that wraps the built model (the ``plugins:`` list).
+
+    Attributes:
+        name: a registered plug-in (:data:`lowlight.plugins.PLUGINS`, e.g. ``lfpv``).
+        args: the plug-in's options; each plug-in checks them against its own dataclass
+            (an unknown key is an error listing the valid ones).
+
+    Plug-ins wrap the model in list order; training and checkpoints use the wrapper,
+    validation, export and ``lowlight eval`` the stripped model (see
+    :mod:`lowlight.plugins`).
+    """
+
+    name: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class TrainConfig:
     """A whole training recipe.
 
@@ -249,6 +267,7 @@ class TrainConfig:
         seed: seeds model initialisation, data order, augmentation and any randomness
             in the objective.
         model, objective, data, optim, schedule, train, export: the sections above.
+        plugins: training-time plug-ins (:class:`PluginConfig`), empty by default.
     """
 
     name: str
@@ -260,6 +279,7 @@ class TrainConfig:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     train: LoopConfig = field(default_factory=LoopConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
+    plugins: list[PluginConfig] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain YAML-safe mapping (tuples become lists) that :func:`parse_config` reads back."""
@@ -280,6 +300,7 @@ _SECTION_ORDER = (
     "schedule",
     "train",
     "export",
+    "plugins",
 )
 
 # --------------------------------------------------------------------------- parsing
@@ -393,10 +414,29 @@ def validate_config(config: TrainConfig) -> None:
         raise ConfigError(f"schedule.step_size must be >= 1, got {sched.step_size}")
     if sched.gamma <= 0:
         raise ConfigError(f"schedule.gamma must be > 0, got {sched.gamma}")
+    for i, plugin in enumerate(config.plugins):
+        _validate_plugin(plugin, f"plugins[{i}]")
     if not config.name.strip():
         raise ConfigError("name must not be empty")
     if config.seed < 0:
         raise ConfigError(f"seed must be >= 0, got {config.seed}")
+
+
+def parse_section(cls: type, data: Any, where: str) -> Any:
+    """Build dataclass ``cls`` from a mapping with this module's checks (unknown keys are
+    errors listing the valid ones); for plug-ins that type their own ``args``."""
+    return _build(cls, data, where)
+
+
+def _validate_plugin(plugin: PluginConfig, where: str) -> None:
+    """The plug-in is registered and its ``args`` fit its options dataclass."""
+    from lowlight.errors import RegistryError
+    from lowlight.plugins.base import parse_options
+
+    try:
+        parse_options(plugin.name, plugin.args, where)
+    except RegistryError as exc:
+        raise ConfigError(f"{where}.name: {exc}") from None
 
 
 def _validate_dataset(ds: DatasetConfig, where: str) -> None:
@@ -562,10 +602,12 @@ __all__ = [
     "ModelConfig",
     "ObjectiveConfig",
     "OptimConfig",
+    "PluginConfig",
     "ScheduleConfig",
     "TrainConfig",
     "apply_overrides",
     "load_config",
     "parse_config",
+    "parse_section",
     "validate_config",
 ]

@@ -49,6 +49,7 @@ def export_weights(
         scores={k: dict(v) for k, v in scores.items()},
         created=_dt.date.today().isoformat(),
         notes=notes,
+        plugins=[{"name": p.name, "args": dict(p.args)} for p in config.plugins],
     )
     save_weights(state_dict, path, record)
     return path

@@ -14,6 +14,11 @@ resumed run is bit-identical to an uninterrupted one (on CUDA too, up to the
 nondeterministic kernels that ``train.deterministic: true`` rules out). A run killed at any
 moment loses at most the steps since its last checkpoint (``train.ckpt_every``).
 
+Training-time plug-ins (the recipe's ``plugins:``, :mod:`lowlight.plugins`) wrap the built
+model: the wrapper trains (with the plug-in's wrapping of the objective) and is
+checkpointed whole; validation and the export use the stripped model, and the export's
+record lists the plug-ins so that ``lowlight.load`` rebuilds it.
+
 Order of one step: set the learning rate for the step, zero gradients, forward + loss
 under autocast, backward (scaled), average gradients over ranks, unscale and clip,
 optimiser step (skipped by the scaler on overflow), then log / validate / checkpoint at
@@ -88,7 +93,9 @@ class TrainResult:
     best_score: float | None = None
     export_path: Path | None = None
     model: nn.Module | None = None
-    """The trained model (on its training device, in train mode)."""
+    """The trained model (on its training device, in train mode): with plug-ins, the wrapper."""
+    inference_model: nn.Module | None = None
+    """What was validated and exported: ``model`` stripped of training-only plug-in parts."""
 
 
 def seed_everything(seed: int) -> None:
@@ -159,110 +166,122 @@ class Trainer:
         self, device: torch.device, info: D.DistInfo, out_dir: Path, stop_after: int | None
     ) -> TrainResult:
         cfg = self.config
-        main = info.is_main
-        prepare_runtime(device)
-        if cfg.train.threads is not None:
-            torch.set_num_threads(cfg.train.threads)
-        self._set_determinism(device)
-
+        self._prepare_runtime(device)
         ckpt = self._checkpoint_to_resume(out_dir)
-        amp_enabled, amp_dtype = self._amp(device)
+        amp = _Amp(*self._amp(device))
 
         seed_everything(cfg.seed)
+        run = self._build_run(device, info, out_dir, amp)
+        train_set = build_train_dataset(cfg.data.train)
+        val_set = build_val_dataset(cfg.data.val) if cfg.data.val is not None else None
+        data = _Data(training_data=describe_dataset(train_set), val_set=val_set)
+        position = self._restore(run, ckpt)
+        data.loader, run.sampler = build_train_loader(
+            train_set, cfg.data.train, cfg.seed, info, position, device
+        )
+        data.batches = iter(data.loader)
+        if val_set is not None:
+            data.val_loader = build_val_loader(val_set, cfg.data.val, cfg.seed)
+        # The random stream of the loop starts here (after every set-up draw).
+        self._start_rng(ckpt, info, run.step)
+
+        logs = self._open_logs(run, data, resumed=ckpt is not None)
+        end = cfg.train.steps if stop_after is None else min(cfg.train.steps, stop_after)
+        try:
+            self._loop(run, data, end, logs)
+        finally:
+            logs.close()
+            data.batches = data.loader = None
+        return self._finish(run, data, logs)
+
+    def _prepare_runtime(self, device: torch.device) -> None:
+        prepare_runtime(device)
+        if self.config.train.threads is not None:
+            torch.set_num_threads(self.config.train.threads)
+        self._set_determinism(device)
+
+    def _build_run(self, device: torch.device, info: D.DistInfo, out_dir: Path, amp: _Amp) -> _Run:
+        """Model (wrapped in the recipe's plug-ins), objective, optimiser, schedule, scaler."""
+        cfg = self.config
         from lowlight.api import build
+        from lowlight.plugins.base import strip, wrap_model, wrap_objective
         from lowlight.registry import OBJECTIVES
 
-        model = build(cfg.model.name, **cfg.model.args).to(device)
-        if cfg.model.init is not None and ckpt is None:
-            model.load_state_dict(_initial_weights(cfg.model.name, cfg.model.init, cfg.model.args))
+        backbone = build(cfg.model.name, **cfg.model.args)
+        if cfg.model.init is not None:  # fine-tuning; a resumed run restores its checkpoint after
+            backbone.load_state_dict(
+                _initial_weights(cfg.model.name, cfg.model.init, cfg.model.args)
+            )
+        model = wrap_model(backbone, cfg.plugins).to(device)
         model.train()
         objective = OBJECTIVES.get(cfg.objective.name).obj(**cfg.objective.args)
         if isinstance(objective, nn.Module):
             objective = objective.to(device)
-        optimizer = build_optimizer(model.parameters(), cfg.optim)
-        schedule = LRSchedule(cfg.schedule, cfg.optim.lr, cfg.train.steps)
-        scaler = torch.amp.GradScaler("cuda", enabled=amp_enabled and amp_dtype == torch.float16)
-
-        train_set = build_train_dataset(cfg.data.train)
-        val_set = build_val_dataset(cfg.data.val) if cfg.data.val is not None else None
-        training_data = describe_dataset(train_set)
-
-        step, position, elapsed = 0, 0, 0.0
-        best: float | None = None
-        val_scores: dict[str, float] = {}
-        if ckpt is not None:
-            model.load_state_dict(ckpt["model"])
-            optimizer.load_state_dict(ckpt["optimizer"])
-            if scaler.is_enabled() and ckpt.get("scaler"):
-                scaler.load_state_dict(ckpt["scaler"])
-            if isinstance(objective, nn.Module) and ckpt.get("objective") is not None:
-                objective.load_state_dict(ckpt["objective"])
-            step = int(ckpt["step"])
-            position = int(ckpt["data"]["position"])
-            elapsed = float(ckpt.get("elapsed", 0.0))
-            best = ckpt.get("best", {}).get("value")
-            val_scores = dict(ckpt.get("val") or {})
-        else:
-            D.broadcast_module(model)
-
-        loader, sampler = build_train_loader(
-            train_set, cfg.data.train, cfg.seed, info, position, device
-        )
-        batches: Iterator[dict[str, Any]] = iter(loader)
-        val_loader = (
-            build_val_loader(val_set, cfg.data.val, cfg.seed) if val_set is not None else None
-        )
-        # The random stream of the loop starts here (after every set-up draw).
-        self._start_rng(ckpt, info, step)
-
-        if main:
-            self._log_start(
-                model, objective, training_data, val_set, info, device, amp_enabled, amp_dtype, step
-            )
-            (out_dir / "config.yaml").write_text(cfg.to_yaml(), encoding="utf-8")
-        csv_log = CSVLog(out_dir / "log.csv", resume_step=step if ckpt else None) if main else None
-        val_log = CSVLog(out_dir / "val.csv", resume_step=step if ckpt else None) if main else None
-        tb = TensorBoardLog(out_dir / "tb", resume_step=step if ckpt else None) if main else None
-
-        run = _Run(
+        return _Run(
             model=model,
+            inference_model=strip(model),
             objective=objective,
-            optimizer=optimizer,
-            schedule=schedule,
-            scaler=scaler,
-            sampler=sampler,
+            loss=wrap_objective(model, objective),
+            optimizer=build_optimizer(model.parameters(), cfg.optim),
+            schedule=LRSchedule(cfg.schedule, cfg.optim.lr, cfg.train.steps),
+            scaler=torch.amp.GradScaler("cuda", enabled=amp.enabled and amp.dtype == torch.float16),
+            amp=amp,
             device=device,
             info=info,
             out_dir=out_dir,
-            step=step,
-            elapsed=elapsed,
-            best=best,
-            val_scores=val_scores,
         )
-        end = cfg.train.steps if stop_after is None else min(cfg.train.steps, stop_after)
-        try:
-            self._loop(run, batches, val_loader, end, amp_enabled, amp_dtype, csv_log, val_log, tb)
-        finally:
-            if tb is not None:
-                tb.close()
-            del batches, loader
 
-        finished = run.step >= cfg.train.steps
+    def _restore(self, run: _Run, ckpt: Mapping[str, Any] | None) -> int:
+        """Load a checkpoint's states into ``run`` (or share rank 0's fresh model with every
+        rank); return the position in the sample stream."""
+        if ckpt is None:
+            D.broadcast_module(run.model)
+            return 0
+        run.model.load_state_dict(ckpt["model"])
+        run.optimizer.load_state_dict(ckpt["optimizer"])
+        if run.scaler.is_enabled() and ckpt.get("scaler"):
+            run.scaler.load_state_dict(ckpt["scaler"])
+        if isinstance(run.objective, nn.Module) and ckpt.get("objective") is not None:
+            run.objective.load_state_dict(ckpt["objective"])
+        run.step = run.start_step = int(ckpt["step"])
+        run.elapsed = float(ckpt.get("elapsed", 0.0))
+        run.best = ckpt.get("best", {}).get("value")
+        run.val_scores = dict(ckpt.get("val") or {})
+        return int(ckpt["data"]["position"])
+
+    def _open_logs(self, run: _Run, data: _Data, resumed: bool) -> _Logs:
+        """Log the run's set-up and open the CSV / TensorBoard logs (rank 0 only)."""
+        if not run.info.is_main:
+            return _Logs()
+        self._log_start(run, data)
+        out_dir = run.out_dir
+        (out_dir / "config.yaml").write_text(self.config.to_yaml(), encoding="utf-8")
+        resume_step = run.step if resumed else None
+        return _Logs(
+            train=CSVLog(out_dir / "log.csv", resume_step=resume_step),
+            val=CSVLog(out_dir / "val.csv", resume_step=resume_step),
+            tb=TensorBoardLog(out_dir / "tb", resume_step=resume_step),
+        )
+
+    def _finish(self, run: _Run, data: _Data, logs: _Logs) -> TrainResult:
+        """At the last step: validate if not yet done, export (rank 0)."""
+        finished = run.step >= self.config.train.steps
         export_path = None
         if finished:
-            if val_loader is not None and not run.val_scores:
-                self._validate(run, val_loader, val_log, tb=None)
-            if main:
-                export_path = self._export(run, training_data)
+            if data.val_loader is not None and not run.val_scores:
+                self._validate(run, data.val_loader, logs.val, tb=None)
+            if run.info.is_main:
+                export_path = self._export(run, data.training_data)
             D.barrier()
         return TrainResult(
-            out_dir=out_dir,
+            out_dir=run.out_dir,
             step=run.step,
             finished=finished,
             val_scores=dict(run.val_scores),
             best_score=run.best,
             export_path=export_path,
-            model=model,
+            model=run.model,
+            inference_model=run.inference_model,
         )
 
     def _checkpoint_to_resume(self, out_dir: Path) -> dict[str, Any] | None:
@@ -281,6 +300,11 @@ class Trainer:
             raise CheckpointError(
                 f"{path} was written for model {saved.get('model')}, but the recipe asks for "
                 f"{current['model']}; refusing to resume (use another --out-dir for a new run)"
+            )
+        if saved.get("plugins", []) != current["plugins"]:
+            raise CheckpointError(
+                f"{path} was written with plug-ins {saved.get('plugins', [])}, but the recipe "
+                f"asks for {current['plugins']}; refusing to resume (use another --out-dir)"
             )
         differing = [
             k
@@ -327,24 +351,14 @@ class Trainer:
         elif info.rank > 0:
             seed_everything(_derived_seed(seed, 0, info.rank))
 
-    def _log_start(
-        self,
-        model: nn.Module,
-        objective: Any,
-        training_data: str,
-        val_set: Any,
-        info: D.DistInfo,
-        device: torch.device,
-        amp: bool,
-        amp_dtype: torch.dtype,
-        step: int,
-    ) -> None:
+    def _log_start(self, run: _Run, data: _Data) -> None:
         cfg = self.config
+        model, objective = run.model, run.loss
         n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
         log = self.log
         log.info("run '%s' -> %s", cfg.name, cfg.train.out_dir)
-        if step:
-            log.info("resumed from %s at step %d", Path(cfg.train.out_dir) / LAST, step)
+        if run.step:
+            log.info("resumed from %s at step %d", Path(cfg.train.out_dir) / LAST, run.step)
         log.info(
             "model %s %s: %s trainable parameters",
             cfg.model.name,
@@ -352,124 +366,120 @@ class Trainer:
             f"{n_params:,}",
         )
         log.info("objective %s %s", cfg.objective.name, dict(cfg.objective.args))
-        describe = getattr(objective, "describe", None)
-        if callable(describe):
-            for line in describe():
-                log.info("  %s", line)
-        log.info("training data: %s", training_data)
-        if val_set is not None:
-            log.info("validation data: %s", describe_dataset(val_set))
-        amp_text = f"amp {str(amp_dtype).removeprefix('torch.')}" if amp else "fp32"
+        for source in (objective, *(model,) * bool(cfg.plugins)):
+            describe = getattr(source, "describe", None)
+            if callable(describe):
+                for line in describe():
+                    log.info("  %s", line)
+        log.info("training data: %s", data.training_data)
+        if data.val_set is not None:
+            log.info("validation data: %s", describe_dataset(data.val_set))
+        amp = run.amp
+        amp_text = f"amp {str(amp.dtype).removeprefix('torch.')}" if amp.enabled else "fp32"
         log.info(
             "device %s, %s, %d process(es), batch %d per process, %d steps",
-            device,
+            run.device,
             amp_text,
-            info.world_size,
+            run.info.world_size,
             cfg.data.train.batch_size,
             cfg.train.steps,
         )
 
     # ------------------------------------------------------------------ loop
 
-    def _loop(
-        self,
-        run: _Run,
-        batches: Iterator[dict[str, Any]],
-        val_loader: Any,
-        end: int,
-        amp: bool,
-        amp_dtype: torch.dtype,
-        csv_log: CSVLog | None,
-        val_log: CSVLog | None,
-        tb: TensorBoardLog | None,
-    ) -> None:
-        cfg = self.config.train
-        clip = self.config.optim.grad_clip
+    def _loop(self, run: _Run, data: _Data, end: int, logs: _Logs) -> None:
+        """Train from ``run.step`` to ``end``: one step, then log / validate / checkpoint."""
         params = [p for p in run.model.parameters() if p.requires_grad]
-        autocast = (
-            (lambda: torch.autocast(device_type=run.device.type, dtype=amp_dtype))
-            if amp
-            else contextlib.nullcontext
-        )
-        bar = None
-        if run.info.is_main and self.progress and run.step < end:
-            from tqdm import tqdm
-
-            bar = tqdm(
-                total=self.config.train.steps,
-                initial=run.step,
-                desc=self.config.name,
-                dynamic_ncols=True,
-            )
-        sums: dict[str, Tensor] = {}
-        count = 0
-        started = time.perf_counter()
-        interval_start = started
+        bar = self._progress_bar(run, end)
+        meter = _Meter(time.perf_counter())
         try:
             while run.step < end:
-                batch = _to_device(next(batches), run.device)
-                lr = run.schedule.apply(run.optimizer, run.step)
-                run.optimizer.zero_grad(set_to_none=True)
-                with autocast():
-                    loss, logs = _call_objective(run.objective, run.model, batch)
-                if not bool(torch.isfinite(loss.detach())):
-                    terms = {k: float(v) for k, v in logs.items()}
-                    raise TrainingError(
-                        f"the loss became non-finite ({float(loss.detach())}) at step {run.step + 1}; terms {terms}. "
-                        f"Lower optim.lr or set optim.grad_clip, then resume from {run.out_dir / LAST}."
-                    )
-                run.scaler.scale(loss).backward()
-                D.average_gradients(params)
-                if clip is not None:
-                    run.scaler.unscale_(run.optimizer)
-                    norm = torch.nn.utils.clip_grad_norm_(params, clip)
-                    logs = {**logs, "grad_norm": norm.detach()}
-                run.scaler.step(run.optimizer)
-                run.scaler.update()
-                run.step += 1
-
-                _accumulate(sums, {"loss": loss.detach(), **logs})
-                count += 1
+                loss, terms, lr = self._train_step(run, next(data.batches), params)
+                meter.add({"loss": loss.detach(), **terms})
                 if bar is not None:
                     bar.update(1)
-
-                if run.step % cfg.log_every == 0 or run.step == end:
-                    now = time.perf_counter()
-                    means = D.mean_over_ranks(
-                        {k: float(v) / count for k, v in sums.items()}, run.device
-                    )
-                    row = {
-                        "step": run.step,
-                        "lr": lr,
-                        **means,
-                        "sec_per_step": (now - interval_start) / count,
-                        "seconds": run.elapsed + now - started,
-                    }
-                    if csv_log is not None:
-                        csv_log.write(row)
-                    if tb is not None:
-                        tb.write(run.step, {"lr": lr, **means}, "train")
-                    if bar is not None:
-                        bar.set_postfix(loss=f"{means['loss']:.4g}", lr=f"{lr:.3g}")
-                    sums, count, interval_start = {}, 0, now
-
-                is_best = False
-                if val_loader is not None and (
-                    run.step % cfg.val_every == 0 or run.step == self.config.train.steps
-                ):
-                    is_best = self._validate(
-                        run,
-                        val_loader,
-                        val_log,
-                        tb,
-                        elapsed=run.elapsed + time.perf_counter() - started,
-                    )
-                if run.step % cfg.ckpt_every == 0 or run.step == end or is_best:
-                    self._checkpoint(run, run.elapsed + time.perf_counter() - started, is_best)
+                if run.step % self.config.train.log_every == 0 or run.step == end:
+                    self._log_interval(run, meter, lr, logs, bar)
+                self._validate_and_checkpoint(run, data, end, logs, meter.started)
         finally:
             if bar is not None:
                 bar.close()
-        run.elapsed += time.perf_counter() - started
+        run.elapsed += time.perf_counter() - meter.started
+
+    def _progress_bar(self, run: _Run, end: int) -> Any:
+        if not (run.info.is_main and self.progress and run.step < end):
+            return None
+        from tqdm import tqdm
+
+        return tqdm(
+            total=self.config.train.steps,
+            initial=run.step,
+            desc=self.config.name,
+            dynamic_ncols=True,
+        )
+
+    def _train_step(
+        self, run: _Run, batch: Mapping[str, Any], params: list[nn.Parameter]
+    ) -> tuple[Tensor, dict[str, Tensor], float]:
+        """One optimiser step (see the module docstring for the order); returns the loss,
+        its logged terms and the step's learning rate."""
+        batch = _to_device(batch, run.device)
+        lr = run.schedule.apply(run.optimizer, run.step)
+        run.optimizer.zero_grad(set_to_none=True)
+        with run.amp.context(run.device):
+            loss, terms = _call_objective(run.loss, run.model, batch)
+        if not bool(torch.isfinite(loss.detach())):
+            values = {k: float(v) for k, v in terms.items()}
+            raise TrainingError(
+                f"the loss became non-finite ({float(loss.detach())}) at step {run.step + 1}; terms {values}. "
+                f"Lower optim.lr or set optim.grad_clip, then resume from {run.out_dir / LAST}."
+            )
+        run.scaler.scale(loss).backward()
+        D.average_gradients(params)
+        clip = self.config.optim.grad_clip
+        if clip is not None:
+            run.scaler.unscale_(run.optimizer)
+            norm = torch.nn.utils.clip_grad_norm_(params, clip)
+            terms = {**terms, "grad_norm": norm.detach()}
+        run.scaler.step(run.optimizer)
+        run.scaler.update()
+        run.step += 1
+        return loss, terms, lr
+
+    def _log_interval(self, run: _Run, meter: _Meter, lr: float, logs: _Logs, bar: Any) -> None:
+        """Write the means of the terms since the last log line (CSV, TensorBoard, bar)."""
+        now = time.perf_counter()
+        means = D.mean_over_ranks(meter.means(), run.device)
+        row = {
+            "step": run.step,
+            "lr": lr,
+            **means,
+            "sec_per_step": (now - meter.interval_start) / meter.count,
+            "seconds": run.elapsed + now - meter.started,
+        }
+        if logs.train is not None:
+            logs.train.write(row)
+        if logs.tb is not None:
+            logs.tb.write(run.step, {"lr": lr, **means}, "train")
+        if bar is not None:
+            bar.set_postfix(loss=f"{means['loss']:.4g}", lr=f"{lr:.3g}")
+        meter.reset(now)
+
+    def _validate_and_checkpoint(
+        self, run: _Run, data: _Data, end: int, logs: _Logs, started: float
+    ) -> None:
+        cfg = self.config.train
+        is_best = False
+        if data.val_loader is not None and (run.step % cfg.val_every == 0 or run.step == cfg.steps):
+            is_best = self._validate(
+                run,
+                data.val_loader,
+                logs.val,
+                logs.tb,
+                elapsed=run.elapsed + time.perf_counter() - started,
+            )
+        if run.step % cfg.ckpt_every == 0 or run.step == end or is_best:
+            self._checkpoint(run, run.elapsed + time.perf_counter() - started, is_best)
 
     def _validate(
         self,
@@ -483,7 +493,7 @@ class Trainer:
         scores: dict[str, float] | None = None
         if run.info.is_main:
             t0 = time.perf_counter()
-            scores = validate(run.model, val_loader, run.device)
+            scores = validate(run.inference_model, val_loader, run.device)
             self.log.info(
                 "step %d validation: PSNR %.3f dB, SSIM %.4f (GT-mean: %.3f dB, %.4f) in %.1f s",
                 run.step,
@@ -544,7 +554,7 @@ class Trainer:
         if run.val_scores and cfg.data.val is not None:
             scores[_benchmark_name(cfg.data.val)] = {**run.val_scores, "step": float(run.step)}
         path = export_weights(
-            run.model.state_dict(),
+            run.inference_model.state_dict(),
             cfg,
             run.out_dir / EXPORT_DIR,
             training_data=training_data,
@@ -558,27 +568,92 @@ class Trainer:
 
 
 @dataclass
+class _Amp:
+    """Mixed precision of a run: on or off, and the autocast dtype."""
+
+    enabled: bool
+    dtype: torch.dtype
+
+    def context(self, device: torch.device) -> contextlib.AbstractContextManager[Any]:
+        if not self.enabled:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=device.type, dtype=self.dtype)
+
+
+@dataclass
 class _Run:
-    """Mutable state of one run."""
+    """State of one run: what it trains, and where it stands."""
 
     model: nn.Module
+    """What trains and is checkpointed: the backbone, wrapped in the recipe's plug-ins."""
+    inference_model: nn.Module
+    """What is validated and exported: ``model`` stripped of training-only parts (shares
+    its parameters; ``model`` itself without plug-ins)."""
     objective: Any
+    """The recipe's objective (its state is checkpointed)."""
+    loss: Any
+    """What the loop calls: ``objective``, or the plug-ins' wrapping of it."""
     optimizer: torch.optim.Optimizer
     schedule: LRSchedule
     scaler: torch.amp.GradScaler
-    sampler: Any
+    amp: _Amp
     device: torch.device
     info: D.DistInfo
     out_dir: Path
-    step: int
-    elapsed: float
-    best: float | None
-    val_scores: dict[str, float]
-    start_step: int = -1
+    sampler: Any = None
+    step: int = 0
+    start_step: int = 0
+    elapsed: float = 0.0
+    best: float | None = None
+    val_scores: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class _Data:
+    """The run's data: the endless training stream and the optional validation loader."""
+
+    training_data: str
+    val_set: Any = None
+    loader: Any = None
+    batches: Iterator[dict[str, Any]] | None = None
+    val_loader: Any = None
+
+
+@dataclass
+class _Logs:
+    """Rank 0's logs (all ``None`` on other ranks)."""
+
+    train: CSVLog | None = None
+    val: CSVLog | None = None
+    tb: TensorBoardLog | None = None
+
+    def close(self) -> None:
+        if self.tb is not None:
+            self.tb.close()
+
+
+@dataclass
+class _Meter:
+    """Sums of the logged terms since the last log line."""
+
+    started: float
+    interval_start: float = -1.0
+    sums: dict[str, Tensor] = field(default_factory=dict)
+    count: int = 0
 
     def __post_init__(self) -> None:
-        if self.start_step < 0:
-            self.start_step = self.step
+        if self.interval_start < 0:
+            self.interval_start = self.started
+
+    def add(self, values: Mapping[str, Tensor]) -> None:
+        _accumulate(self.sums, values)
+        self.count += 1
+
+    def means(self) -> dict[str, float]:
+        return {k: float(v) / self.count for k, v in self.sums.items()}
+
+    def reset(self, now: float) -> None:
+        self.sums, self.count, self.interval_start = {}, 0, now
 
 
 def _call_objective(

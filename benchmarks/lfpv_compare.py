@@ -1,0 +1,292 @@
+"""Backbone against backbone + LFPV at equal budget, scored with ``lowlight eval``.
+
+For each backbone (``--backbone``, repeatable) and seed (``--seeds``), trains
+``configs/<backbone>_synth_lfpv.yaml`` twice for ``--steps`` steps: once as it is (LFPV) and
+once with ``--set plugins=[]`` (plain). Everything else is the same recipe: objective,
+optimiser, schedule, steps, batch, and, through the seed, the backbone's initialisation
+(the plug-in is built after the backbone) and the data stream (each sample's crop,
+augmentation and darkening are keyed by the seed and the sample, not by the model). The
+trainer's own validation is off; each export is scored with ``lowlight eval`` (whole
+frames, 8-bit quantised, RGB PSNR and MATLAB SSIM, GT-mean beside) on LOL-v1 eval15 and on
+every ``--data DIR`` (paired folders, e.g. SICE-seq val). A run folder that already holds
+exported weights is scored without retraining (a stopped run resumes).
+
+Writes ``<tag>.md`` and ``<tag>.json`` under ``--report`` (default
+``benchmarks/results/lfpv``): per run the scores, the parameters LFPV adds at inference
+(tensor elements of the LFPV export minus the plain one's) and the training seconds per
+step (from ``log.csv``, the first logged interval excluded as warm-up), then the mean gain
+per backbone and data set.
+
+    python benchmarks/lfpv_compare.py --backbone mirnet_small --seeds 0 1 --steps 4500 --threads 1
+    python benchmarks/lfpv_compare.py --backbone nalsuper_small --seeds 0 --steps 8000 \\
+        --data ../shared/data/sice_seq/val --threads 1
+
+``--timing N`` instead measures only the training cost: N optimiser steps of each backbone
+with and without LFPV, in this process, on random batches of the recipe's batch and crop
+size (no data loading, identical for both), alternating plain and LFPV step by step so
+that load from other processes hits both alike; reports wall and CPU seconds per step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from statistics import mean
+
+REPO = Path(__file__).resolve().parents[1]
+LOL = REPO.parent / "shared" / "data" / "lol_v1" / "eval15"
+METRICS = ("psnr", "ssim", "psnr_gtmean", "ssim_gtmean")
+VARIANTS = {"plain": ["plugins=[]"], "lfpv": []}
+"""Variant -> ``--set`` overrides of the LFPV recipe."""
+
+
+def train(backbone: str, variant: str, seed: int, steps: int, threads: int, root: Path) -> Path:
+    """Train one run (or reuse / resume it); return its exported weights."""
+    out = root / f"{backbone}_{variant}_seed{seed}_{steps}"
+    exported = list((out / "export").glob("*.safetensors"))
+    if exported:
+        return exported[0]
+    config = REPO / "configs" / f"{backbone}_synth_lfpv.yaml"
+    cmd = [sys.executable, "-m", "lowlight", "train", str(config), "--out-dir", str(out)]
+    cmd += ["--steps", str(steps), "-q"]
+    log_every = max(1, min(25, steps // 4))
+    for item in [
+        f"name={backbone}_{variant}_seed{seed}",
+        f"seed={seed}",
+        f"train.threads={threads}",
+        f"train.ckpt_every={min(250, steps)}",
+        f"train.log_every={log_every}",
+        "data.val=null",
+        *VARIANTS[variant],
+    ]:
+        cmd += ["--set", item]
+    if (out / "last.ckpt").exists():
+        cmd.append("--resume")
+    subprocess.run(cmd, check=True, cwd=REPO)
+    return next((out / "export").glob("*.safetensors"))
+
+
+def score(backbone: str, weights: Path, data: Path, report: Path) -> dict[str, float]:
+    """Mean protocol scores of ``weights`` on the paired folder ``data``."""
+    cmd = [sys.executable, "-m", "lowlight", "eval", str(data), "-m", backbone]
+    cmd += ["--weights", str(weights), "--device", "cpu", "--out", str(report), "-q"]
+    subprocess.run(cmd, check=True, cwd=REPO)
+    means = json.loads((report / "summary.json").read_text())["runs"][0]["means"]
+    return {k: float(means[k]) for k in METRICS}
+
+
+def seconds_per_step(run: Path) -> float:
+    """Training seconds per step from ``log.csv``, the first logged interval excluded."""
+    with open(run / "log.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    if len(rows) < 2:
+        return float(rows[-1]["seconds"]) / int(rows[-1]["step"])
+    first, last = rows[0], rows[-1]
+    return (float(last["seconds"]) - float(first["seconds"])) / (
+        int(last["step"]) - int(first["step"])
+    )
+
+
+def tensor_elements(weights: Path) -> int:
+    """Total tensor elements of an exported weight file."""
+    from safetensors.torch import load_file
+
+    return sum(t.numel() for t in load_file(str(weights)).values())
+
+
+def name_of(data: Path) -> str:
+    """``lol_v1/eval15`` for ``../shared/data/lol_v1/eval15``: the last two folder names."""
+    return "/".join(data.resolve().parts[-2:])
+
+
+def compare(args: argparse.Namespace) -> list[dict]:
+    datasets = [LOL, *args.data]
+    rows = []
+    for backbone in args.backbone:
+        for seed in args.seeds:
+            exports = {}
+            for variant in VARIANTS:
+                weights = train(backbone, variant, seed, args.steps, args.threads, args.runs)
+                exports[variant] = weights
+                run = weights.parent.parent
+                scores = {
+                    name_of(d): score(
+                        backbone, weights, d, run / "eval" / name_of(d).replace("/", "_")
+                    )
+                    for d in datasets
+                }
+                rows.append(
+                    {
+                        "backbone": backbone,
+                        "variant": variant,
+                        "seed": seed,
+                        "steps": args.steps,
+                        "sec_per_step": seconds_per_step(run),
+                        "weights": os.path.relpath(weights, REPO),
+                        "scores": scores,
+                    }
+                )
+            added = tensor_elements(exports["lfpv"]) - tensor_elements(exports["plain"])
+            for row in rows[-2:]:
+                row["params_added"] = added if row["variant"] == "lfpv" else 0
+    return rows
+
+
+def table(rows: list[dict], args: argparse.Namespace) -> str:
+    sets = list(rows[0]["scores"])
+    shown = [os.path.relpath(Path(d).resolve(), REPO) for d in [LOL, *args.data]]
+    lines = [
+        f"# Backbone vs backbone + LFPV, {args.steps} steps each, seeds {' '.join(map(str, args.seeds))}",
+        "",
+        f"Command: `python benchmarks/lfpv_compare.py {' '.join(f'--backbone {b}' for b in args.backbone)} "
+        f"--seeds {' '.join(map(str, args.seeds))} --steps {args.steps} --threads {args.threads}"
+        f"{''.join(f' --data {d}' for d in shown[1:])}`. Recipe configs/<backbone>_synth_lfpv.yaml, "
+        "plain = the same with `plugins=[]`; same seed, steps and data stream per pair. "
+        "Scores by `lowlight eval` (8-bit, RGB PSNR / MATLAB SSIM; GT-mean beside).",
+        "",
+    ]
+    header = "| backbone | seed | variant | " + " | ".join(
+        f"{s} PSNR | {s} SSIM | {s} PSNR GT-mean | {s} SSIM GT-mean" for s in sets
+    )
+    header += " | params added at inference | train s/step |"
+    lines += [header, "|" + "---|" * (header.count("|") - 1)]
+    for r in rows:
+        cells = " | ".join(
+            f"{r['scores'][s]['psnr']:.2f} | {r['scores'][s]['ssim']:.3f} | "
+            f"{r['scores'][s]['psnr_gtmean']:.2f} | {r['scores'][s]['ssim_gtmean']:.3f}"
+            for s in sets
+        )
+        lines.append(
+            f"| {r['backbone']} | {r['seed']} | {r['variant']} | {cells} | "
+            f"{r['params_added']:,} | {r['sec_per_step']:.3f} |"
+        )
+    lines += ["", "Mean gain of LFPV over plain (over seeds):", ""]
+    lines += [
+        "| backbone | data | PSNR gain (dB) | SSIM gain | PSNR GT-mean gain | cost per step |"
+    ]
+    lines += ["|---|---|---|---|---|---|"]
+    for backbone in args.backbone:
+        pairs = [
+            (p, q)
+            for p in rows
+            for q in rows
+            if p["backbone"] == q["backbone"] == backbone
+            and p["seed"] == q["seed"]
+            and p["variant"] == "plain"
+            and q["variant"] == "lfpv"
+        ]
+        cost = mean(q["sec_per_step"] / p["sec_per_step"] for p, q in pairs)
+        for s in sets:
+            gain = {
+                m: mean(q["scores"][s][m] - p["scores"][s][m] for p, q in pairs) for m in METRICS
+            }
+            lines.append(
+                f"| {backbone} | {s} | {gain['psnr']:+.2f} | {gain['ssim']:+.3f} | "
+                f"{gain['psnr_gtmean']:+.2f} | x{cost:.2f} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def timing(backbone: str, steps: int, threads: int) -> dict[str, float]:
+    """Median wall / CPU seconds per training step, plain and with LFPV (first step dropped)."""
+    import time
+
+    import torch
+
+    sys.path.insert(0, str(REPO / "src"))
+    from lowlight.api import build
+    from lowlight.plugins import wrap_model
+    from lowlight.registry import OBJECTIVES
+    from lowlight.train.config import load_config
+
+    torch.set_num_threads(threads)
+    cfg = load_config(REPO / "configs" / f"{backbone}_synth_lfpv.yaml")
+    crop, batch = cfg.data.train.crop or 128, cfg.data.train.batch_size
+    runs = {}
+    for variant, plugins in (("plain", []), ("lfpv", cfg.plugins)):
+        torch.manual_seed(0)
+        model = wrap_model(build(cfg.model.name, **cfg.model.args), plugins).train()
+        objective = OBJECTIVES.get(cfg.objective.name).obj(**cfg.objective.args)
+        wrap = getattr(model, "wrap_objective", None)
+        loss_fn = wrap(objective) if wrap else objective
+        optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-4)
+        runs[variant] = (model, loss_fn, optimizer)
+    times: dict[str, list[tuple[float, float]]] = {"plain": [], "lfpv": []}
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(steps + 1):
+        target = torch.rand(batch, 3, crop, crop, generator=gen)
+        item = {"input": target * 0.05, "target": target}
+        for variant, (model, loss_fn, optimizer) in runs.items():
+            wall, cpu = time.perf_counter(), time.process_time()
+            optimizer.zero_grad(set_to_none=True)
+            loss, _ = loss_fn(model, item)
+            loss.backward()
+            optimizer.step()
+            times[variant].append((time.perf_counter() - wall, time.process_time() - cpu))
+    out = {}
+    for variant, values in times.items():
+        values = values[1:]
+        out[f"{variant}_wall"] = sorted(v[0] for v in values)[len(values) // 2]
+        out[f"{variant}_cpu"] = sorted(v[1] for v in values)[len(values) // 2]
+    return out
+
+
+def timing_report(args: argparse.Namespace) -> str:
+    lines = [
+        f"# Training cost per step, plain vs LFPV ({args.timing} steps each, {args.threads} thread(s))",
+        "",
+        f"Command: `python benchmarks/lfpv_compare.py --timing {args.timing} "
+        f"{' '.join(f'--backbone {b}' for b in args.backbone)} --threads {args.threads}`. "
+        "Recipe batch and crop, random batches, no data loading; medians, first step dropped.",
+        "",
+        "| backbone | plain wall s | LFPV wall s | plain CPU s | LFPV CPU s | LFPV / plain (CPU) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for backbone in args.backbone:
+        t = timing(backbone, args.timing, args.threads)
+        lines.append(
+            f"| {backbone} | {t['plain_wall']:.3f} | {t['lfpv_wall']:.3f} | {t['plain_cpu']:.3f} | "
+            f"{t['lfpv_cpu']:.3f} | x{t['lfpv_cpu'] / t['plain_cpu']:.2f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--backbone", action="append", choices=["mirnet_small", "nalsuper_small"], default=None
+    )
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--steps", type=int, default=None, help="training steps per run")
+    parser.add_argument("--timing", type=int, default=None, metavar="N", help="time N steps only")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--data", type=Path, action="append", default=[], help="extra paired set")
+    parser.add_argument("--runs", type=Path, default=REPO / "runs" / "lfpv_compare")
+    parser.add_argument("--report", type=Path, default=REPO / "benchmarks" / "results" / "lfpv")
+    parser.add_argument("--tag", default=None, help="report name (default: compare_<steps>)")
+    args = parser.parse_args()
+    args.backbone = args.backbone or ["mirnet_small"]
+    args.runs = args.runs.resolve()
+    args.report.mkdir(parents=True, exist_ok=True)
+    if args.timing:
+        text = timing_report(args)
+        (args.report / f"{args.tag or f'timing_{args.timing}'}.md").write_text(text)
+        print(text)
+        return
+    if args.steps is None:
+        parser.error("give --steps (or --timing N)")
+    rows = compare(args)
+    text = table(rows, args)
+    tag = args.tag or f"compare_{args.steps}"
+    (args.report / f"{tag}.json").write_text(json.dumps(rows, indent=2) + "\n")
+    (args.report / f"{tag}.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
