@@ -99,7 +99,9 @@ class DatasetConfig:
             For ``synthetic``: the first N *selected* sources.
         args: ``synthetic`` only: options of the darkening and the source selection, e.g.
             ``{exposure_range: [0.02, 0.3], noise: false, min_mean: 0.3}`` (see
-            :meth:`lowlight.data.synthetic_pairs.SyntheticPairs.from_args`).
+            :meth:`lowlight.data.synthetic_pairs.SyntheticPairs.from_args`). ``unpaired``:
+            ``{extra_roots: [...], exclude: [...], max_mean_luma: 0.25}`` (see
+            :meth:`lowlight.data.unpaired.UnpairedImageFolder.from_args`).
     """
 
     kind: Literal["unpaired", "paired", "synthetic"]
@@ -373,8 +375,8 @@ def validate_config(config: TrainConfig) -> None:
 def _validate_dataset(ds: DatasetConfig, where: str) -> None:
     has_root = ds.root is not None
     has_dirs = ds.input_dir is not None or ds.target_dir is not None
-    if ds.args and ds.kind != "synthetic":
-        raise ConfigError(f"{where}: 'args' is for kind 'synthetic' only")
+    if ds.args and ds.kind == "paired":
+        raise ConfigError(f"{where}: 'args' is for kinds 'synthetic' and 'unpaired' only")
     if ds.kind in ("unpaired", "synthetic"):
         if not has_root:
             raise ConfigError(f"{where}: kind '{ds.kind}' needs 'root'")

@@ -24,9 +24,17 @@ def build_train_dataset(cfg: DatasetConfig) -> Dataset:
         from lowlight.data.unpaired import UnpairedImageFolder
 
         assert cfg.root is not None  # checked by validate_config
-        dataset: Dataset = UnpairedImageFolder(
-            cfg.root, crop=cfg.crop, flips=cfg.flips, rot90=cfg.rot90, max_images=cfg.max_images
-        )
+        try:
+            dataset: Dataset = UnpairedImageFolder.from_args(
+                cfg.root,
+                cfg.args,
+                crop=cfg.crop,
+                flips=cfg.flips,
+                rot90=cfg.rot90,
+                max_images=cfg.max_images,
+            )
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"data.train.args: {exc}") from exc
     elif cfg.kind == "synthetic":
         from lowlight.data.synthetic_pairs import SyntheticPairs
 
