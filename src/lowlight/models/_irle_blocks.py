@@ -6,7 +6,10 @@ Denoising for Real-World Images via Asymmetric PD and Blind-Spot Network", CVPR 
 its structure, written here from the paper's description: a ``1 x 1`` head; two branches,
 each a centre-masked convolution of side ``2d - 1`` followed by ``1 x 1`` convolutions and
 residual blocks of ``3 x 3`` convolutions dilated by ``d`` (``d = 2`` and ``3``); a ``1 x 1``
-tail fusing the branches. Why the centre stays blind: after the masked convolution the
+tail fusing the branches, added to the mean of the 8 neighbours of each pixel (in the
+PD domain; chosen here: an untrained denoiser is then a mild blur rather than noise, and
+training only learns the correction; the last layer starts at a tenth of He's scale).
+Why the centre stays blind: after the masked convolution the
 feature at offset ``k d`` (``k != 0``) from a pixel sees offsets ``k d + [-(d-1), d-1]``,
 never 0, and the dilated / ``1 x 1`` layers only combine offsets that are multiples of ``d``.
 Pixel-shuffle downsampling (PD) with factor ``f`` splits the image into ``f^2`` sub-images
@@ -220,6 +223,9 @@ class BlindSpotDenoiser(nn.Module):
             nn.Conv2d(width // 2 or 1, 3, 1),
         )
         self.sites_per_branch = blocks + 1
+        ring = torch.ones(3, 1, 3, 3) / 8.0
+        ring[..., 1, 1] = 0.0
+        self.register_buffer("ring", ring, persistent=False)
         self._init_weights()
         self.gafm = (
             GainPrior(prior_channels, width, self.sites_per_branch * len(dilations))
@@ -238,6 +244,7 @@ class BlindSpotDenoiser(nn.Module):
         for module in self.modules():
             if isinstance(module, _DilatedBlock):
                 module.point.weight.data.mul_(0.3)
+        self.tail[-1].weight.data.mul_(0.1)
 
     @property
     def modulated(self) -> bool:
@@ -254,10 +261,15 @@ class BlindSpotDenoiser(nn.Module):
                 raise ValueError("this denoiser is gain-modulated (GAFM): pass the gain prior")
             prior = pd_split(F.pad(prior, pad, mode="replicate"), factor)
             mods = self.gafm(prior)
-        f = self.head(pd_split(y, factor))
+        sub = pd_split(y, factor)
+        f = self.head(sub)
         outs = []
         n = self.sites_per_branch
         for i, branch in enumerate(self.branches):
             outs.append(branch(f, None if mods is None else mods[i * n : (i + 1) * n]))
-        out = pd_merge(self.tail(torch.cat(outs, dim=1)), factor)
+        # zero padding, normalised by the neighbours that exist: a replicated border pixel
+        # would be the centre pixel itself
+        count = F.conv2d(torch.ones_like(sub[:1, :1]), self.ring[:1], padding=1).clamp(min=0.125)
+        base = F.conv2d(sub, self.ring, padding=1, groups=3) / count
+        out = pd_merge(base + self.tail(torch.cat(outs, dim=1)), factor)
         return out[..., :h, :w]

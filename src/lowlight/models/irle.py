@@ -21,9 +21,11 @@ Chosen here (each a constructor argument):
   the same gain ``1 / L`` on dark pixels, a smooth shoulder instead of clipping near 1).
 * **denoiser**: the blind-spot network on the enhanced image ``y``, PD factor 2 at train
   and test (``pd_factor_train`` sets AP-BSN's asymmetric PD); its input ``y`` and prior are
-  detached (``detach=True``): the denoiser's losses (blind-spot, SISC, IAP on the output)
-  train the denoiser only, and the illumination learns from the losses on ``y``; otherwise
-  the blind-spot loss, which shrinks with brightness, would pull the image darker.
+  detached (``detach=True``): the blind-spot and SISC losses, which act on the denoiser's
+  prediction and shrink with brightness, train the denoiser only (they would otherwise pull
+  the image darker). The output is that prediction times ``sg(L) / L`` (value 1), so losses
+  on the output (IAP) also reach the illumination, as if the denoised image were divided
+  by ``L``. ``detach=False``: one undetached path.
   ``denoiser=False`` is the no-denoiser ablation (output ``y``).
 * **GAFM**: the gain prior ``log(1/L) / log(1/l_min)`` per channel of ``L``, through
   pointwise layers to SFT scale and shift after the masked convolution and each dilated
@@ -219,7 +221,8 @@ class IRLE(EnhancementModel):
         )
         prior = self.gain_prior(light) if self.denoiser.modulated else None
         out["denoised"] = self.denoiser(y, prior)
-        out["output"] = out["denoised"]
+        # value: the denoised image; gradient: also to L, as if it were divided by L
+        out["output"] = out["denoised"] * (light / illumination) if self.detach else out["denoised"]
         return out
 
     def estimate_context(self, x: Tensor) -> Context | None:
