@@ -15,8 +15,8 @@ IRLE and IRLE without its denoiser (the ``no denoiser`` variant). The references
 level is printed beside. Scaling after the fact puts every method at the reference's
 brightness, so a brighter output is not counted as noisier.
 
-    python benchmarks/irle_ablation.py --steps 4000 --threads 1
-    python benchmarks/irle_ablation.py --steps 4000 --data ../shared/data/<paired set>
+    python benchmarks/irle_ablation.py --steps 2000 --threads 1   # about 2.5 h on one thread
+    python benchmarks/irle_ablation.py --steps 2000 --data ../shared/data/<paired set>
 
 Writes ``ablation.{md,json}`` under ``--report``.
 """
@@ -98,7 +98,7 @@ def matched_noise(model, pairs: list, max_images: int | None) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=4000)
+    parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--config", default="configs/irle_small_sice.yaml")
     parser.add_argument("--data", type=Path, default=DATA / "lol_v1" / "eval15")
