@@ -30,6 +30,11 @@ Chosen here (each a constructor argument):
 * **GAFM**: the gain prior ``log(1/L) / log(1/l_min)`` per channel of ``L``, through
   pointwise layers to SFT scale and shift after the masked convolution and each dilated
   block of both branches; ``gain_prior=False`` is the unmodulated-denoiser ablation.
+  Given ``L``, the denoiser's output at a pixel is independent of that pixel (tested with
+  the prior on); ``L`` itself sees a pixel only through the ``illum_scale``-area mean of
+  the downscaled copy, so the prior is smooth and carries no pixel-level noise (tested).
+* **per-image adaptation**: :func:`lowlight.train.adapt.zero_shot_adapt` fine-tunes a
+  copy on the image to enhance with the same objective.
 * **tiling and video**: :meth:`IRLE.estimate_context` returns ``{"illumination": (B, C,
   h, w)}`` of the whole (downscaled) image; tiles resample it, so they share one ``L``
   (and one gain prior); the denoiser is local and needs nothing more.
