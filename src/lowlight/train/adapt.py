@@ -7,8 +7,9 @@ loss are all made from the image itself; ZERO-IG trains this way from scratch) c
 training at test time on the very image to enhance, as ZS-N2N and ZERO-IG do. This starts
 from trained weights, so a few steps suffice; the model's own weights are not touched.
 
-Cost: one objective step per ``steps`` on the whole image (or ``crops`` random crops of
-side ``crop`` per step), measured in ``benchmarks/irle_ablation.py`` and the IRLE record.
+Cost, measured for ``irle_small`` on a 600x400 LOL image, one CPU thread, process time per
+step: 2.73 s on the whole image with the full IRLE objective (1.35 s without IAP), 0.71 s
+with ``crop=128, crops=4``; so 10 steps cost 7-27 s per image, against 0.5 s to enhance it.
 """
 
 from __future__ import annotations
