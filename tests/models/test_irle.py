@@ -49,7 +49,9 @@ def test_parameter_counts_match_docstrings():
 
 
 @pytest.mark.parametrize("size", [(37, 53), (1, 1), (2, 3), (5, 9)])
-@pytest.mark.parametrize("kwargs", [{}, {"denoiser": False}, {"enhancement": "curve"}])
+@pytest.mark.parametrize(
+    "kwargs", [{}, {"denoiser": False}, {"enhancement": "curve"}, {"pd_ensemble": True}]
+)
 def test_any_size_shape_range_finite(size, kwargs):
     model = IRLE(**TINY, **kwargs).eval()
     x = torch.rand(2, 3, *size) * 0.3
@@ -132,9 +134,12 @@ class TestBlindSpot:
 
     @pytest.mark.parametrize("pd", [1, 2, 3])
     @pytest.mark.parametrize("train", [False, True])
-    def test_denoiser_output_ignores_its_centre_pixel(self, pd, train):
+    @pytest.mark.parametrize("ensemble", [False, True])
+    def test_denoiser_output_ignores_its_centre_pixel(self, pd, train, ensemble):
         torch.manual_seed(0)
-        net = BlindSpotDenoiser(width=8, blocks=2, pd_factor=pd, prior_channels=3).train(train)
+        net = BlindSpotDenoiser(
+            width=8, blocks=2, pd_factor=pd, prior_channels=3, pd_ensemble=ensemble
+        ).train(train)
         for p in net.gafm.out.parameters():  # a trained, non-trivial modulation
             torch.nn.init.normal_(p, std=0.5)
         y = torch.rand(1, 3, 22, 25, dtype=torch.float64)

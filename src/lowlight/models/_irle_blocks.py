@@ -194,6 +194,9 @@ class BlindSpotDenoiser(nn.Module):
         pd_factor: pixel-shuffle factor at inference (1: off).
         pd_factor_train: factor in training mode (AP-BSN's asymmetric PD); ``None``: the same.
         prior_channels: channels of the gain prior (0: no GAFM, the denoiser is unmodulated).
+        pd_ensemble: at inference, average the ``f^2`` phases of the PD grid (``f^2`` times
+            the cost; meant to smooth the grid pattern PD can leave, not measured on a trained
+            model yet). Not AP-BSN's R3 refinement.
 
     ``forward(y, prior)``: ``y`` ``(B, 3, H, W)`` (any ``H, W``: zero-padded inside to a
     multiple of the PD factor; zeros, because a reflected copy of a pixel could reach it
@@ -209,9 +212,11 @@ class BlindSpotDenoiser(nn.Module):
         pd_factor: int = 2,
         pd_factor_train: int | None = None,
         prior_channels: int = 3,
+        pd_ensemble: bool = False,
     ) -> None:
         super().__init__()
         self.pd_factor = int(pd_factor)
+        self.pd_ensemble = bool(pd_ensemble)
         self.pd_factor_train = self.pd_factor if pd_factor_train is None else int(pd_factor_train)
         self.head = nn.Sequential(nn.Conv2d(3, width, 1), nn.ReLU(inplace=True))
         self.branches = nn.ModuleList(_Branch(width, d, blocks) for d in dilations)
@@ -252,6 +257,20 @@ class BlindSpotDenoiser(nn.Module):
 
     def forward(self, y: Tensor, prior: Tensor | None = None) -> Tensor:
         factor = self.pd_factor_train if self.training else self.pd_factor
+        if self.training or not self.pd_ensemble or factor == 1:
+            return self._forward_pd(y, prior, factor)
+        # inference self-ensemble over the f^2 phases of the PD grid: each phase sees other
+        # sub-images, averaging removes the grid pattern; every pass is blind, so is the mean
+        h, w = y.shape[-2:]
+        total = torch.zeros_like(y)
+        for dy in range(factor):
+            for dx in range(factor):
+                shifted = F.pad(y, (dx, 0, dy, 0))
+                p = None if prior is None else F.pad(prior, (dx, 0, dy, 0), mode="replicate")
+                total = total + self._forward_pd(shifted, p, factor)[..., dy : dy + h, dx : dx + w]
+        return total / (factor * factor)
+
+    def _forward_pd(self, y: Tensor, prior: Tensor | None, factor: int) -> Tensor:
         h, w = y.shape[-2:]
         pad = (0, (-w) % factor, 0, (-h) % factor)
         y = F.pad(y, pad)

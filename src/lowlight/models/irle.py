@@ -123,6 +123,8 @@ class IRLE(EnhancementModel):
         denoiser_width, denoiser_blocks: blind-spot network width and blocks per branch.
         pd_factor, pd_factor_train: pixel-shuffle factors (test; train, ``None`` = test's).
         detach: the denoiser sees a detached ``y`` and prior (default ``True``).
+        pd_ensemble: average the denoiser over the PD grid's phases at inference (``pd^2``
+            times its cost; off by default).
 
     Shape:
         - Input: ``(B, 3, H, W)`` in ``[0, 1]``, any ``H, W``.
@@ -152,6 +154,7 @@ class IRLE(EnhancementModel):
         pd_factor: int = 2,
         pd_factor_train: int | None = None,
         detach: bool = True,
+        pd_ensemble: bool = False,
     ) -> None:
         super().__init__()
         if illum_channels not in (1, 3):
@@ -187,6 +190,7 @@ class IRLE(EnhancementModel):
                 pd_factor=pd_factor,
                 pd_factor_train=pd_factor_train,
                 prior_channels=illum_channels if gain_prior else 0,
+                pd_ensemble=pd_ensemble,
             )
 
     # --- illumination ------------------------------------------------------------------
