@@ -95,12 +95,27 @@ def test_forward_train_aux():
 
 
 def test_untrained_illumination_is_the_max_rgb_estimate():
-    model = IRLE(**TINY).eval()
+    model = IRLE(**TINY, illum_base="maxrgb").eval()
     x = torch.full((1, 3, 16, 16), 0.2)
     x[:, 0] = 0.4
     with torch.no_grad():
         light = model.estimate_illumination(x)
     assert torch.allclose(light, torch.full_like(light, 0.4), atol=0.01)
+
+
+def test_untrained_model_follows_the_simulated_exposure():
+    from lowlight.color import luma
+    from lowlight.losses.irle_pseudo_gt import exposure_pseudo_gt, lowpass
+
+    model = IRLE(**TINY, denoiser=False).eval()
+    yy, xx = torch.meshgrid(torch.linspace(0, 1, 64), torch.linspace(0, 1, 64), indexing="ij")
+    x = (0.02 + 0.08 * xx * yy).expand(1, 3, 64, 64).clone()
+    with torch.no_grad():
+        y = model(x)
+    want = exposure_pseudo_gt(x, color_correction=0.0)
+    got, ref = luma(lowpass(y, 8)), luma(lowpass(want, 8))
+    assert (got - ref).abs().mean() < 0.08
+    assert y.mean() > 3 * x.mean()
 
 
 def test_enhancements():

@@ -31,10 +31,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 __all__ = [
+    "ILLUMINATION_BASES",
     "BlindSpotDenoiser",
     "CentreMaskedConv2d",
     "GainPrior",
     "IlluminationNet",
+    "exposure_base",
     "gain_prior",
     "pd_merge",
     "pd_split",
@@ -42,27 +44,77 @@ __all__ = [
 
 
 # --- illumination ---------------------------------------------------------------------
-class IlluminationNet(nn.Module):
-    """Illumination ``L`` of a (downscaled) image, a learned residual on the max-RGB estimate.
+ILLUMINATION_BASES = ("exposure", "maxrgb")
 
-    ``L = l_min + (1 - l_min) * sigmoid(logit(b) + r)`` with ``b`` the max-RGB of the input
-    (3x3 mean, rescaled to ``(0, 1)`` over ``[l_min, 1]``) and ``r`` the output of a plain
-    convolution stack on ``[x, max-RGB]``. With ``r = 0`` it is the Retinex max-RGB
-    estimate; the last layer starts near zero (std ``1e-3``) so that training starts there.
+
+def exposure_base(x: Tensor, l_min: float, target: float = 0.5, cells: int = 8) -> Tensor:
+    """The illumination that a simulated exposure would imply, smooth by construction.
+
+    The linear luma's gain towards ``target`` (an sRGB level) is the geometric mean of a
+    global gain and a local one over ``cells x cells`` areas (area pooling, bilinear back),
+    as IRLE's pseudo ground truth (:func:`lowlight.losses.irle_pseudo_gt.region_gain`,
+    ``local_strength = 0.5``) computes it; the sRGB-domain illumination is the ratio of the
+    encoded local mean level ``m`` to the encoded ``k m`` (so that ``x / L`` brightens a
+    pixel at that level as the gain ``k`` in linear light would), clamped to ``[l_min, 1]``.
+    ``(B, 3, h, w)`` -> ``(B, 1, h, w)``.
+    """
+    lin = torch.where(x <= 0.04045, x / 12.92, ((x.clamp(min=0.04045) + 0.055) / 1.055) ** 2.4)
+    luma = 0.2126 * lin[:, 0:1] + 0.7152 * lin[:, 1:2] + 0.0722 * lin[:, 2:3]
+    t = ((target + 0.055) / 1.055) ** 2.4
+    whole = luma.mean(dim=(-2, -1), keepdim=True).clamp(min=1e-4)
+    size = (-(-x.shape[-2] // cells), -(-x.shape[-1] // cells))
+    local = F.interpolate(luma, size=size, mode="area")
+    local = F.interpolate(local, size=x.shape[-2:], mode="bilinear", align_corners=False)
+    local = local.clamp(min=1e-4)
+    gain = ((t / whole) * (t / local)).sqrt().clamp(1.0, 1.0 / l_min)
+    # sRGB-domain ratio at the local mean level: encoded(m) / encoded(k m)
+    return (_encode(local) / _encode((gain * local).clamp(max=1.0))).clamp(l_min, 1.0)
+
+
+def _encode(lin: Tensor) -> Tensor:
+    high = 1.055 * lin.clamp(min=0.0031308) ** (1.0 / 2.4) - 0.055
+    return torch.where(lin <= 0.0031308, 12.92 * lin, high)
+
+
+class IlluminationNet(nn.Module):
+    """Illumination ``L`` of a (downscaled) image: a learned residual on a fixed estimate.
+
+    ``L = l_min + (1 - l_min) * sigmoid(logit(b) + r)`` with ``b`` the base estimate
+    (rescaled to ``(0, 1)`` over ``[l_min, 1]``) and ``r`` the output of a plain convolution
+    stack on ``[x, b]``. The last layer starts near zero (std ``1e-3``), so training starts
+    at the base:
+
+    * ``base="exposure"`` (default): :func:`exposure_base`, the gain of IRLE's simulated
+      exposure (so the untrained model already enhances about as the pseudo ground truth
+      asks, and training learns the correction);
+    * ``base="maxrgb"``: the Retinex max-RGB estimate (3x3 mean), very local: an untrained
+      model stretches every neighbourhood to its maximum.
 
     Args:
         width: channels of the hidden layers.
         depth: number of ``3 x 3`` convolutions (>= 2).
         channels: 1 (grey illumination, hue kept) or 3 (per channel: can correct casts).
         l_min: floor of ``L`` (largest gain ``1 / l_min``).
+        base: ``"exposure"`` or ``"maxrgb"``.
 
     Shape:
         - Input: ``(B, 3, h, w)`` in ``[0, 1]``.
         - Output: ``(B, channels, h, w)`` in ``[l_min, 1]``.
     """
 
-    def __init__(self, width: int = 16, depth: int = 3, channels: int = 3, l_min: float = 0.02):
+    def __init__(
+        self,
+        width: int = 16,
+        depth: int = 3,
+        channels: int = 3,
+        l_min: float = 0.02,
+        base: str = "exposure",
+    ) -> None:
         super().__init__()
+        if base not in ILLUMINATION_BASES:
+            raise ValueError(
+                f"unknown illumination base {base!r}; choose one of {ILLUMINATION_BASES}"
+            )
         layers: list[nn.Module] = [nn.Conv2d(4, width, 3, padding=1, padding_mode="replicate")]
         for _ in range(depth - 2):
             layers += [nn.ReLU(inplace=True)]
@@ -74,11 +126,18 @@ class IlluminationNet(nn.Module):
         layers.append(last)
         self.body = nn.Sequential(*layers)
         self.l_min = float(l_min)
+        self.base = base
+
+    def base_estimate(self, x: Tensor) -> Tensor:
+        """The fixed estimate ``b`` ``(B, 1, h, w)`` in ``[l_min, 1]`` the network corrects."""
+        if self.base == "exposure":
+            return exposure_base(x, self.l_min)
+        peak = x.amax(dim=1, keepdim=True)
+        return F.avg_pool2d(F.pad(peak, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
 
     def forward(self, x: Tensor) -> Tensor:
-        base = x.amax(dim=1, keepdim=True)
-        smooth = F.avg_pool2d(F.pad(base, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
-        b = ((smooth - self.l_min) / (1.0 - self.l_min)).clamp(1e-3, 1.0 - 1e-3)
+        base = self.base_estimate(x)
+        b = ((base - self.l_min) / (1.0 - self.l_min)).clamp(1e-3, 1.0 - 1e-3)
         r = self.body(torch.cat([x, base], dim=1))
         return self.l_min + (1.0 - self.l_min) * torch.sigmoid(torch.logit(b) + r)
 

@@ -15,7 +15,10 @@ Chosen here (each a constructor argument):
 * **illumination** ``L`` (3 channels by default, so colour casts can be corrected; 1 keeps
   hue) from a plain conv net on the input area-downscaled by ``illum_scale`` (4) and capped
   at ``illum_max_side`` (none), upsampled bilinearly: smooth by construction, and a residual
-  on the max-RGB Retinex estimate, ``L`` in ``[l_min, 1]`` (``l_min = 0.02``: gain <= 50).
+  on a fixed estimate, ``L`` in ``[l_min, 1]`` (``l_min = 0.02``: gain <= 50). The estimate
+  (``illum_base``) is by default the gain of the simulated exposure itself (global and
+  8-cell local gain, as the pseudo ground truth's), so training starts near the internal
+  reference; ``"maxrgb"`` (the Retinex max-RGB, very local) is the alternative.
 * **enhancement** ``enhancement="divide"`` (default, ZERO-IG's and Retinex's ``y = x / L``,
   unclamped in training, clamped at the output) or ``"curve"`` (``y = 1 - (1 - x)^(1 / L)``:
   the same gain ``1 / L`` on dark pixels, a smooth shoulder instead of clipping near 1).
@@ -53,7 +56,12 @@ from torch import Tensor
 
 from lowlight.errors import ConfigError
 from lowlight.layers.padding import downscale_to_max_side
-from lowlight.models._irle_blocks import BlindSpotDenoiser, IlluminationNet, gain_prior
+from lowlight.models._irle_blocks import (
+    ILLUMINATION_BASES,
+    BlindSpotDenoiser,
+    IlluminationNet,
+    gain_prior,
+)
 from lowlight.models.base import Context, EnhancementModel, check_image_batch
 from lowlight.registry import MODELS
 
@@ -125,6 +133,8 @@ class IRLE(EnhancementModel):
         detach: the denoiser sees a detached ``y`` and prior (default ``True``).
         pd_ensemble: average the denoiser over the PD grid's phases at inference (``pd^2``
             times its cost; off by default).
+        illum_base: the estimate the illumination network corrects, ``"exposure"``
+            (default) or ``"maxrgb"`` (see :class:`~lowlight.models._irle_blocks.IlluminationNet`).
 
     Shape:
         - Input: ``(B, 3, H, W)`` in ``[0, 1]``, any ``H, W``.
@@ -155,12 +165,17 @@ class IRLE(EnhancementModel):
         pd_factor_train: int | None = None,
         detach: bool = True,
         pd_ensemble: bool = False,
+        illum_base: str = "exposure",
     ) -> None:
         super().__init__()
         if illum_channels not in (1, 3):
             raise ConfigError(f"illum_channels must be 1 or 3, got {illum_channels}")
         if enhancement not in ENHANCEMENTS:
             raise ConfigError(f"unknown enhancement {enhancement!r}; choose one of {ENHANCEMENTS}")
+        if illum_base not in ILLUMINATION_BASES:
+            raise ConfigError(
+                f"unknown illum_base {illum_base!r}; choose one of {ILLUMINATION_BASES}"
+            )
         if not 0.0 < l_min < 1.0:
             raise ConfigError(f"l_min must be in (0, 1), got {l_min}")
         for name, value, low in (
@@ -181,7 +196,9 @@ class IRLE(EnhancementModel):
         self.l_min = float(l_min)
         self.enhancement = enhancement
         self.detach = bool(detach)
-        self.illumination_net = IlluminationNet(illum_width, illum_depth, illum_channels, l_min)
+        self.illumination_net = IlluminationNet(
+            illum_width, illum_depth, illum_channels, l_min, base=illum_base
+        )
         self.denoiser: BlindSpotDenoiser | None = None
         if denoiser:
             self.denoiser = BlindSpotDenoiser(
