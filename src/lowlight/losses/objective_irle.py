@@ -25,8 +25,9 @@ output image, measured on 8 dark SICE 128x128 crops with the pseudo ground truth
 stand-in output (noisy, and blurred by a 3x3 mean): blind-spot 0.0015, IAP 0.08 / 0.17
 (it prefers the noisy output: weight 0.01), SISC 0.025 / 0.009 (it prefers the blurred
 one: weight 0.1), so that neither pull dominates. The illumination learns from
-``pseudo_gt`` (gradient norm 0.35 on its parameters at initialisation); ``smoothness`` is
-a guard (the illumination is smooth by construction: 0.003 at weight 10).
+``pseudo_gt`` (gradient norm 0.35 on its parameters at initialisation from the max-RGB
+base; from the default exposure base the term starts near 0.06 instead of 0.40);
+``smoothness`` is a guard (the illumination is smooth by construction: 0.003 at weight 10).
 
 A term is a number (its weight) or ``{"weight": w, "enabled": bool}``; the ablations are
 single flags: ``pseudo_gt: 0``, ``iap: 0``, ``sisc: 0`` here, ``gain_prior: false`` and
