@@ -108,3 +108,40 @@ def test_probe_size_follows_exif_orientation(tmp_path: Path) -> None:
     assert probe_size(tmp_path / "r.jpg") == (16, 10)
     ds = UnpairedImageFolder(tmp_path, crop=None, flips=False)
     assert ds.sizes == [(16, 10)] and ds[0]["input"].shape == (3, 16, 10)
+
+
+class TestSelection:
+    """extra_roots, exclude and max_mean_luma (IRLE's dark-image set)."""
+
+    @staticmethod
+    def _flat(path: Path, level: int) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.full((16, 16, 3), level, dtype=np.uint8)).save(path)
+
+    def test_luma_filter_exclude_and_extra_roots(self, tmp_path: Path) -> None:
+        from lowlight.data.unpaired import mean_luma
+
+        self._flat(tmp_path / "a" / "dark.png", 20)
+        self._flat(tmp_path / "a" / "bright.png", 200)
+        self._flat(tmp_path / "b" / "medium" / "00001.png", 10)
+        self._flat(tmp_path / "b" / "medium" / "keep.png", 30)
+        assert mean_luma(tmp_path / "a" / "dark.png") == pytest.approx(20 / 255, abs=1e-6)
+        ds = UnpairedImageFolder(
+            tmp_path / "a",
+            crop=8,
+            extra_roots=[tmp_path / "b"],
+            exclude=["medium/00001.png"],
+            max_mean_luma=0.25,
+        )
+        assert [p.name for p in ds.paths] == ["dark.png", "keep.png"]
+        assert "mean luma < 0.25" in ds.describe() and "medium/00001.png" in ds.describe()
+
+    def test_an_exclude_entry_that_matches_nothing_is_an_error(self, folder: Path) -> None:
+        with pytest.raises(DatasetError, match="medium/typo.png"):
+            UnpairedImageFolder(folder, exclude=["medium/typo.png"])
+
+    def test_from_args_rejects_unknown_keys(self, folder: Path) -> None:
+        with pytest.raises(ValueError, match="max_mean_luma"):
+            UnpairedImageFolder.from_args(folder, {"luma": 0.2})
+        ds = UnpairedImageFolder.from_args(folder, {"max_mean_luma": 1.0}, crop=8)
+        assert len(ds) == 3

@@ -77,7 +77,7 @@ def test_mixture_of_sequences_and_pairs_trains_and_validates(
             "not all be zero",
         ),
         ({"kind": "sequences"}, "needs 'root'"),
-        ({"kind": "unpaired", "root": "x", "args": {"a": 1}}, "'args' is for"),
+        ({"kind": "paired", "root": "x", "args": {"a": 1}}, "'args' is for"),
     ],
 )
 def test_invalid_dataset_sections(tiny, tmp_path, train, message) -> None:  # noqa: ANN001

@@ -110,7 +110,9 @@ class DatasetConfig:
             ``{exposure_range: [0.02, 0.3], noise: false, min_mean: 0.3}`` (see
             :meth:`lowlight.data.synthetic_pairs.SyntheticPairs.from_args`); ``sequences``:
             the pairing, grouping and split options, e.g. ``{split: train, reference: best,
-            identity: 0.1}`` (see :meth:`lowlight.data.sequence_pairs.SequencePairs.from_args`).
+            identity: 0.1}`` (see :meth:`lowlight.data.sequence_pairs.SequencePairs.from_args`);
+            ``unpaired``: ``{extra_roots: [...], exclude: [...], max_mean_luma: 0.25}`` (see
+            :meth:`lowlight.data.unpaired.UnpairedImageFolder.from_args`).
         parts: ``mixture`` only: the datasets mixed; their ``crop``, ``flips``, ``rot90``
             and ``max_images`` are replaced by the mixture's own.
         weight: a part's share of a ``mixture`` (relative to the other parts' weights).
@@ -442,8 +444,10 @@ def _validate_plugin(plugin: PluginConfig, where: str) -> None:
 def _validate_dataset(ds: DatasetConfig, where: str) -> None:
     has_root = ds.root is not None
     has_dirs = ds.input_dir is not None or ds.target_dir is not None
-    if ds.args and ds.kind not in ("synthetic", "sequences"):
-        raise ConfigError(f"{where}: 'args' is for kinds 'synthetic' and 'sequences' only")
+    if ds.args and ds.kind not in ("synthetic", "sequences", "unpaired"):
+        raise ConfigError(
+            f"{where}: 'args' is for kinds 'synthetic', 'sequences' and 'unpaired' only"
+        )
     if ds.parts and ds.kind != "mixture":
         raise ConfigError(f"{where}: 'parts' is for kind 'mixture' only")
     if ds.weight < 0:

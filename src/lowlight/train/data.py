@@ -43,7 +43,12 @@ def _unpaired(cfg: DatasetConfig, view: _View) -> Dataset:
 
     crop, flips, rot90, max_images = view
     assert cfg.root is not None  # checked by validate_config
-    return UnpairedImageFolder(cfg.root, crop=crop, flips=flips, rot90=rot90, max_images=max_images)
+    try:
+        return UnpairedImageFolder.from_args(
+            cfg.root, cfg.args, crop=crop, flips=flips, rot90=rot90, max_images=max_images
+        )
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"data.train.args: {exc}") from exc
 
 
 def _synthetic(cfg: DatasetConfig, view: _View) -> Dataset:
