@@ -6,13 +6,16 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from lowlight.errors import LowlightError
 from lowlight.inference.tiling import DEFAULT_OVERLAP, DEFAULT_TILE, enhance_tensor_tiled
-from lowlight.models.base import EnhancementModel
+
+if TYPE_CHECKING:
+    from lowlight.models.base import EnhancementModel
 
 
 @dataclass

@@ -48,13 +48,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from lowlight.color import luma
+from lowlight.contract import Context
 from lowlight.errors import ConfigError, LowlightError
 from lowlight.inference.files import FileResult, RunSummary
 from lowlight.inference.tiling import (
@@ -64,7 +65,9 @@ from lowlight.inference.tiling import (
     enhance_tensor_tiled,
 )
 from lowlight.layers.padding import downscale_to_max_side
-from lowlight.models.base import Context, EnhancementModel
+
+if TYPE_CHECKING:
+    from lowlight.models.base import EnhancementModel
 
 __all__ = [
     "DEFAULT_SCENE_CUT",
