@@ -97,7 +97,7 @@ def load(
             ("sha256=", given),
             (f"the record of {path.name}", record.sha256 if record else None),
         )
-        state, verified = read_state_dict(path, expected[0] if expected else None)
+        state, verified = read_state_dict(path, *(expected or (None,)))
         if not verified:
             warn_unverified(path)
         try:

@@ -212,7 +212,7 @@ def load_state_dict(path: str | Path, expected_sha256: str | None = None) -> dic
 
 
 def read_state_dict(
-    path: str | Path, expected_sha256: str | None = None
+    path: str | Path, expected_sha256: str | None = None, source: str = "the expected hash"
 ) -> tuple[dict[str, Tensor], bool]:
     """Like :func:`load_state_dict`, also saying whether the content was verified (by
     ``expected_sha256`` or a checkpoint's embedded digest)."""
@@ -223,7 +223,7 @@ def read_state_dict(
         raise WeightsError(f"weights file not found: {path}")
     verified = False
     if expected_sha256 is not None:
-        verify_sha256(path, expected_sha256)
+        verify_sha256(path, expected_sha256, source)
         verified = True
     try:
         if path.suffix == ".safetensors":
