@@ -178,6 +178,7 @@ def command(
                 overwrite=overwrite,
                 on_result=progress.on_result,
                 progress=progress.on_frame,
+                max_pixels=max_pixels,
             )
         summary.results += done.results
         summary.seconds += done.seconds

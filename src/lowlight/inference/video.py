@@ -302,6 +302,7 @@ def enhance_video(
     copy_audio: bool = True,
     overwrite: bool = False,
     progress: Progress | None = None,
+    max_pixels: int | None = None,
 ) -> VideoResult:
     """Enhance every frame of the video ``src`` into ``dst`` (same kind of container).
 
@@ -317,6 +318,8 @@ def enhance_video(
             container's default; copy_audio: copy audio streams where possible.
         overwrite: replace an existing ``dst`` (``src`` itself is never overwritten).
         progress: called as ``progress(frames_done, frames_total_or_None)`` per frame.
+        max_pixels: limit on width x height x ``batch_size`` (default
+            :func:`lowlight.io.resolve_max_pixels`), checked before decoding.
 
     Raises:
         MissingDependencyError: PyAV is not installed.
@@ -344,6 +347,7 @@ def enhance_video(
         encoding=encoding,
         overwrite=overwrite,
         progress=progress,
+        max_pixels=max_pixels,
     )
     return VideoResult(
         source=Path(src),
@@ -369,6 +373,7 @@ def enhance_video_files(
     overwrite: bool = False,
     on_result: Callable[[FileResult], None] | None = None,
     progress: Callable[[Path, int, int | None], None] | None = None,
+    max_pixels: int | None = None,
 ) -> RunSummary:
     """Enhance ``(source, output)`` video pairs like :func:`~lowlight.inference.files.enhance_files`
     does images: an existing output is skipped unless ``overwrite``; a video that cannot be
@@ -391,6 +396,7 @@ def enhance_video_files(
                 "crf": crf,
                 "codec": codec,
                 "overwrite": overwrite,
+                "max_pixels": max_pixels,
             }
             result = _enhance_one(model, src, dst, options, progress)
         summary.results.append(result)

@@ -147,6 +147,7 @@ def read_image(path: str | Path, *, max_pixels: int | None = None) -> ImageData:
                 raise ImageReadError(
                     f"{path}: not a PNG, JPEG, BMP, TIFF or WebP image (unrecognised content)"
                 )
+            _check_complete(fp, kind, head, path, limit)
             data = _read_native16(fp, kind, head, path, limit)
             if data is None:
                 data = _read_with_pillow(fp, kind, path, limit)
@@ -156,6 +157,10 @@ def read_image(path: str | Path, *, max_pixels: int | None = None) -> ImageData:
         raise ImageReadError(f"{path}: cannot read image: {_reason(exc)}") from exc
     except MemoryError as exc:
         raise ImageReadError(f"{path}: not enough memory to decode the image") from exc
+    except Exception as exc:  # noqa: BLE001 - a decoder bug on odd input is still one file's failure
+        raise ImageReadError(
+            f"{path}: cannot read image ({type(exc).__name__}: {_reason(exc)})"
+        ) from exc
     data.path = path
     return data
 
@@ -165,6 +170,32 @@ def from_pil(image: Image.Image) -> ImageData:
     EXIF orientation); ``format`` is the image's own (``""`` if it has none)."""
     image.load()
     return _from_loaded(image)
+
+
+def _check_complete(fp: BinaryIO, kind: str, head: bytes, path: Path, limit: int) -> None:
+    """Refuse, before decoding, what would be decoded partly: PNG data that cannot or does
+    not hold every row (:func:`~lowlight.io.guards.check_png_data`), and multi-page TIFF."""
+    from lowlight.io.guards import check_png_data, tiff_page_count
+
+    if kind == "PNG":
+        header = read_png_header(head)
+        _check_size(path, header.width, header.height, limit)
+        fp.seek(0)
+        check_png_data(fp.read())
+    elif kind == "TIFF":
+        pages = tiff_page_count(fp)
+        if pages > 1:
+            raise ImageReadError(_multi_frame_message(path, "TIFF", pages))
+    fp.seek(0)
+
+
+def _multi_frame_message(path: Path, kind: str, frames: int) -> str:
+    what = "multi-page" if kind == "TIFF" else "animated"
+    return (
+        f"{path}: {what} {kind} with {frames} frames; lowlight enhances still images and "
+        "refuses rather than keep only the first frame (split the frames into single "
+        "images, or convert an animation to a video)"
+    )
 
 
 def _read_native16(
@@ -206,6 +237,9 @@ def _read_with_pillow(fp: BinaryIO, kind: str, path: Path, limit: int) -> ImageD
         try:
             image = _open_plugin(kind, fp, str(path))
             _check_size(path, image.width, image.height, limit)
+            frames = getattr(image, "n_frames", 1) if kind in ("PNG", "WEBP") else 1
+            if frames > 1:
+                raise ImageReadError(_multi_frame_message(path, kind, frames))
             image.load()
         except Image.DecompressionBombError as exc:
             # the WebP and TIFF plugins check Pillow's global limit themselves
