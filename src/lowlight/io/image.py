@@ -41,8 +41,14 @@ from lowlight.io.formats import (
 from lowlight.io.png import decode_png, read_png_header
 from lowlight.io.tiff import decode_tiff16, needs_tiff16, read_tiff_tags
 
-DEFAULT_MAX_PIXELS = 200_000_000
-"""Default limit on width x height when reading (decompression-bomb guard)."""
+DEFAULT_MAX_PIXELS = 48_000_000
+"""Default limit on width x height when reading (decompression-bomb and memory guard).
+
+The rule: what ``lowlight enhance`` can hold in 4 GiB, half of an ordinary 8 GB laptop.
+Peak memory grows by about 71-84 MiB per megapixel above a ~250 MiB baseline (8-bit RGB,
+``lime`` and ``lucent``, 12 MP, one thread; ``python benchmarks/peak_memory.py``, report in
+``benchmarks/results/peak_memory/``): 4 GiB / 85 MiB per MP = 48 MP, which admits 48 MP
+(8000x6000) camera photos. Raise it with ``--max-pixels`` or ``$LOWLIGHT_MAX_PIXELS``."""
 MAX_PIXELS_ENV = "LOWLIGHT_MAX_PIXELS"
 """Environment variable overriding :data:`DEFAULT_MAX_PIXELS`."""
 
@@ -134,6 +140,8 @@ def read_image(path: str | Path, *, max_pixels: int | None = None) -> ImageData:
     path = Path(path)
     limit = resolve_max_pixels(max_pixels)
     if not path.exists():
+        if path.is_symlink():
+            raise ImageReadError(f"{path}: broken symbolic link (its target does not exist)")
         raise ImageReadError(f"{path}: no such file")
     if path.is_dir():
         raise ImageReadError(f"{path}: is a folder, not an image file")
@@ -145,7 +153,8 @@ def read_image(path: str | Path, *, max_pixels: int | None = None) -> ImageData:
             kind = sniff_format(head)
             if kind is None:
                 raise ImageReadError(
-                    f"{path}: not a PNG, JPEG, BMP, TIFF or WebP image (unrecognised content)"
+                    f"{path}: not a PNG, JPEG, BMP, TIFF or WebP image ({_describe(head)}); "
+                    "unsupported format"
                 )
             _check_complete(fp, kind, head, path, limit)
             data = _read_native16(fp, kind, head, path, limit)
@@ -387,6 +396,17 @@ def _unpremultiply(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 def icc_colour_space(icc: bytes) -> str:
     """The data colour space of an ICC profile (``"RGB"``, ``"GRAY"``, ``"CMYK"``...)."""
     return icc[16:20].decode("latin-1").strip() if len(icc) >= 20 else ""
+
+
+def _describe(head: bytes) -> str:
+    """What a file that lowlight cannot read seems to be, from its first bytes."""
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "a GIF"
+    if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"hevc"):
+        return "a HEIC/HEIF image"
+    if head[4:8] == b"ftyp" and head[8:12] == b"avif":
+        return "an AVIF image"
+    return "unrecognised content"
 
 
 def _reason(exc: BaseException) -> str:
