@@ -48,6 +48,9 @@ class EnhancementModel(nn.Module):
 
     def forward(self, x: Tensor, context: Context | None = None) -> Tensor:
         check_image_batch(x)
+        weights_dtype = _float_parameter_dtype(self)
+        if weights_dtype is not None and x.dtype != weights_dtype:  # e.g. float64 input
+            return self.forward(x.to(weights_dtype), context).to(x.dtype)
         padded, size = pad_to_multiple(x, self.pad_multiple)
         if context is not None:
             context = _fit_context(context, size, self.pad_multiple)
@@ -91,6 +94,14 @@ class EnhancementModel(nn.Module):
         for t in self.buffers():
             return t.device
         return torch.device("cpu")
+
+
+def _float_parameter_dtype(module: nn.Module) -> torch.dtype | None:
+    """dtype of the first floating-point parameter (``None`` for parameter-free models)."""
+    for param in module.parameters():
+        if param.is_floating_point():
+            return param.dtype
+    return None
 
 
 def _fit_context(context: Context, size: tuple[int, int], multiple: int) -> Context:
