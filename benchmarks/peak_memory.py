@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -56,8 +55,12 @@ def main() -> None:
             w, h = (int(v) for v in size.lower().split("x"))
             peak = peak_mib(args.model, w, h, work)
             rows.append(
-                {"size": size, "megapixels": w * h / 1e6, "peak_mib": round(peak, 1),
-                 "mib_per_megapixel": round((peak - base) / (w * h / 1e6), 1)}
+                {
+                    "size": size,
+                    "megapixels": w * h / 1e6,
+                    "peak_mib": round(peak, 1),
+                    "mib_per_megapixel": round((peak - base) / (w * h / 1e6), 1),
+                }
             )
             print(f"{size:>12}  peak {peak:8.1f} MiB  ({rows[-1]['mib_per_megapixel']} MiB/MP)")
     report = {"model": args.model, "baseline_mib": round(base, 1), "rows": rows}

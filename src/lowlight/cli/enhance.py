@@ -188,6 +188,10 @@ def command(
         summary.results += done.results
         summary.seconds += done.seconds
     click.echo(f"{model_name} on {model.device}: {summary.line()} -> {out_dir}")
+    notes = [r for r in summary.results if r.status == "written" and "dropped" in r.message]
+    if notes and quiet:  # without -q they were printed as they happened
+        for result in notes:
+            click.echo(f"note: {result.source}: {result.message}", err=True)
     if summary.failed:
         click.echo("failed files:", err=True)
         for result in summary.failed:

@@ -240,6 +240,8 @@ def _read_strips(
     offsets = _as_tuple(tags.get(273, ()))
     counts = _as_tuple(tags.get(279, ()))
     rows = min(int(tags.get(278, height)), height)
+    if rows <= 0:
+        raise TiffError(f"invalid RowsPerStrip {rows} (corrupt TIFF directory)")
     per_plane = -(-height // rows)
     planes = samples if planar else 1
     if len(offsets) < per_plane * planes or len(counts) < len(offsets):
@@ -262,6 +264,8 @@ def _read_tiles(
     tags: Any, blocks: _Blocks, width: int, height: int, samples: int, planar: bool
 ) -> np.ndarray:
     tw, th = int(tags[322]), int(tags[323])
+    if tw <= 0 or th <= 0:
+        raise TiffError(f"invalid tile size {tw}x{th} (corrupt TIFF directory)")
     offsets = _as_tuple(tags[324])
     counts = _as_tuple(tags.get(325, ()))
     across, down = -(-width // tw), -(-height // th)
