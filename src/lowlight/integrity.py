@@ -18,6 +18,24 @@ import torch
 
 DIGEST_KEY = "integrity_sha256"
 """Key under which a checkpoint stores the digest of the rest of its payload."""
+DIGEST_VERSION = 2
+"""Training checkpoints of this format version and later must carry :data:`DIGEST_KEY`
+(version 1 predates digests), so a damaged key name cannot switch the check off."""
+
+
+def check_payload(state: Mapping[str, Any]) -> str | None:
+    """Why ``state`` (a loaded checkpoint-like mapping) fails its integrity check, or ``None``
+    if it passes or predates digests."""
+    if DIGEST_KEY not in state:
+        version = state.get("version")
+        if isinstance(version, int) and version >= DIGEST_VERSION:
+            return "its integrity digest is missing"
+        return None
+    try:
+        intact = payload_digest(state) == state[DIGEST_KEY]
+    except TypeError:
+        intact = False
+    return None if intact else "its content does not match the integrity digest written with it"
 
 
 def tree_digest(obj: Any) -> str:
@@ -60,4 +78,4 @@ def payload_digest(state: Mapping[str, Any]) -> str:
     return tree_digest({k: v for k, v in state.items() if k != DIGEST_KEY})
 
 
-__all__ = ["DIGEST_KEY", "payload_digest", "tree_digest"]
+__all__ = ["DIGEST_KEY", "DIGEST_VERSION", "check_payload", "payload_digest", "tree_digest"]

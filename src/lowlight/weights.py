@@ -216,7 +216,7 @@ def read_state_dict(
 ) -> tuple[dict[str, Tensor], bool]:
     """Like :func:`load_state_dict`, also saying whether the content was verified (by
     ``expected_sha256`` or a checkpoint's embedded digest)."""
-    from lowlight.integrity import DIGEST_KEY, payload_digest
+    from lowlight.integrity import DIGEST_KEY, check_payload
 
     path = Path(path)
     if not path.is_file():
@@ -233,17 +233,14 @@ def read_state_dict(
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any parse failure becomes a clear error
         raise WeightsError(f"cannot read weights from {path}: {_short(exc)}") from exc
-    if isinstance(obj, Mapping) and DIGEST_KEY in obj:
-        try:
-            intact = payload_digest(obj) == obj[DIGEST_KEY]
-        except TypeError:
-            intact = False
-        if not intact:
+    if isinstance(obj, Mapping):
+        problem = check_payload(obj)
+        if problem is not None:
             raise WeightsError(
-                f"{path}: the checkpoint's integrity digest does not match its content; "
-                "the file is corrupt, refusing to load it"
+                f"{path}: the checkpoint is corrupt ({problem}; integrity digest); "
+                "refusing to load it"
             )
-        verified = True
+        verified = verified or DIGEST_KEY in obj
     if isinstance(obj, Mapping) and "model" in obj and isinstance(obj["model"], Mapping):
         obj = obj["model"]
     if not isinstance(obj, Mapping) or not all(isinstance(v, Tensor) for v in obj.values()):

@@ -112,3 +112,18 @@ def test_resume_falls_back_to_previous(tiny, tmp_path: Path) -> None:  # noqa: A
     assert result.step == 5
     for tensor in result.model.state_dict().values():
         assert tensor.abs().max() < 1e3
+
+
+def test_damaged_digest_key_does_not_switch_the_check_off(tmp_path: Path) -> None:
+    """Found by the long fuzz profile: one flipped bit in the key's name made the
+    checkpoint look like a version-1 file without a digest."""
+    path = tmp_path / "last.ckpt"
+    save_checkpoint(payload(1), path)
+    data = path.read_bytes()
+    path.write_bytes(data.replace(b"integrity_sha256", b"hntegrity_sha256"))
+    with pytest.raises(CheckpointError, match="digest is missing"):
+        load_checkpoint(path)
+    legacy = {k: v for k, v in payload(1).items()}
+    legacy["version"] = 1
+    torch.save(legacy, path)  # written before digests existed: still loads
+    assert load_checkpoint(path)["step"] == 1

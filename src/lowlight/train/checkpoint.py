@@ -31,9 +31,11 @@ import numpy as np
 import torch
 
 from lowlight.errors import LowlightError
-from lowlight.integrity import DIGEST_KEY, payload_digest
+from lowlight.integrity import DIGEST_KEY, DIGEST_VERSION, check_payload, payload_digest
 
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = DIGEST_VERSION
+"""2: with an integrity digest (required); 1 (read too): without."""
+_READABLE_VERSIONS = (1, 2)
 REQUIRED_KEYS = ("version", "step", "model", "optimizer", "config", "rng", "data")
 _TMP_PREFIX = "."
 _TMP_SUFFIX = ".ckpt-tmp"
@@ -55,6 +57,8 @@ def save_checkpoint(
     """
     path = Path(path)
     payload = {k: v for k, v in state.items() if k != DIGEST_KEY}
+    if not (isinstance(payload.get("version"), int) and payload["version"] >= DIGEST_VERSION):
+        payload["version"] = CHECKPOINT_VERSION  # written with a digest: the current format
     payload[DIGEST_KEY] = payload_digest(payload)
     tmp = None
     try:
@@ -105,21 +109,15 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         raise CheckpointError(
             f"{path} is not a lowlight training checkpoint (keys {REQUIRED_KEYS} expected)"
         )
-    if state["version"] != CHECKPOINT_VERSION:
+    if state["version"] not in _READABLE_VERSIONS:
         raise CheckpointError(
-            f"{path} has checkpoint format version {state['version']}; this lowlight reads {CHECKPOINT_VERSION}"
+            f"{path} has checkpoint format version {state['version']}; this lowlight reads "
+            f"{', '.join(map(str, _READABLE_VERSIONS))}"
         )
-    if DIGEST_KEY in state:
-        try:
-            intact = payload_digest(state) == state[DIGEST_KEY]
-        except TypeError:
-            intact = False
-        if not intact:
-            raise CheckpointError(
-                f"{path} is corrupt: its content does not match the integrity digest written "
-                "with it; refusing to resume from it"
-            )
-        del state[DIGEST_KEY]
+    problem = check_payload(state)
+    if problem is not None:
+        raise CheckpointError(f"{path} is corrupt: {problem}; refusing to resume from it")
+    state.pop(DIGEST_KEY, None)
     return state
 
 
