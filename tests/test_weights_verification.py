@@ -128,3 +128,31 @@ def test_checkpoint_as_weights_checked_by_its_digest(tmp_path: Path) -> None:
 def test_unknown_model_argument_lists_valid_ones() -> None:
     with pytest.raises(ConfigError, match=r"takes no argument 'nonsense'.*valid arguments"):
         lowlight.load("gamma", nonsense=3)
+
+
+def test_cli_sha256_option_and_one_plain_warning(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    from PIL import Image
+
+    from lowlight.cli.main import main
+
+    path = _lucent_weights(tmp_path)
+    image = tmp_path / "a.png"
+    Image.new("RGB", (16, 12), (20, 20, 20)).save(image)
+
+    def run(*extra: str) -> tuple[int, str]:
+        args = ["enhance", str(image), "-o", str(tmp_path / "o"), "-m", "lucent", "-q",
+                "--weights", str(path), "--overwrite", *extra]  # fmt: skip
+        try:
+            main(args)
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        return code, capsys.readouterr().err
+
+    code, err = run()
+    assert code == 0 and err.count("unverified") == 1 and err.startswith("warning: ")
+    code, err = run("--sha256", sha256_file(path))
+    assert code == 0 and "unverified" not in err
+    _flip_bit(path)
+    code, err = run("--sha256", sha256_file(path)[:8].replace("a", "b") + "00")
+    assert code == 2 and "sha256 mismatch" in err and "Traceback" not in err
