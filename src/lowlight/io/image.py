@@ -45,7 +45,7 @@ DEFAULT_MAX_PIXELS = 48_000_000
 """Default limit on width x height when reading (decompression-bomb and memory guard).
 
 The rule: what ``lowlight enhance`` can hold in 4 GiB, half of an ordinary 8 GB laptop.
-Peak memory grows by about 71-84 MiB per megapixel above a ~250 MiB baseline (8-bit RGB,
+Peak memory grows by about 80-84 MiB per megapixel above a ~250 MiB baseline (8-bit RGB,
 ``lime`` and ``lucent``, 12 MP, one thread; ``python benchmarks/peak_memory.py``, report in
 ``benchmarks/results/peak_memory/``): 4 GiB / 85 MiB per MP = 48 MP, which admits 48 MP
 (8000x6000) camera photos. Raise it with ``--max-pixels`` or ``$LOWLIGHT_MAX_PIXELS``."""
