@@ -382,8 +382,12 @@ def enhance_video_files(
     A written result's message gives frames, codec and audio. ``progress`` is called as
     ``progress(source, frames_done, frames_total_or_None)``.
     """
+    from lowlight.io.atomic import remove_stale_temporaries
+
     summary = RunSummary()
     start = time.perf_counter()
+    for folder in sorted({dst.parent for _, dst in pairs}):
+        remove_stale_temporaries(folder)  # left by a run killed mid-write
     for src, dst in pairs:
         if dst.exists() and not overwrite:
             result = FileResult(src, dst, "skipped", "output exists (use --overwrite)")
