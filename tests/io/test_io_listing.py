@@ -65,7 +65,11 @@ def test_not_recursive(tree: Path) -> None:
 
 def test_files_and_strings(tree: Path) -> None:
     pairs = list_images([str(tree / "sub" / "c.tif"), tree / "notes.txt"])
-    assert pairs == [(tree / "sub" / "c.tif", Path("c.tif"))]
+    # a file named on purpose is listed whatever its extension (reading it then fails by name)
+    assert pairs == [
+        (tree / "notes.txt", Path("notes.txt")),
+        (tree / "sub" / "c.tif", Path("c.tif")),
+    ]
     assert list_images(str(tree / "a.png")) == [(tree / "a.png", Path("a.png"))]
 
 

@@ -105,9 +105,27 @@ def test_associated_alpha_is_reported() -> None:
     assert _decode(buf.getvalue()).associated_alpha
 
 
-def test_unsupported_compression_names_the_limitation() -> None:
+def test_unsupported_compression_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lowlight.io import tiff_codecs
+
+    monkeypatch.setattr(tiff_codecs, "available", lambda: False)
     data = _patch_tag(encode_tiff16(_pixels(3)), 259, 5)  # claim LZW
-    with pytest.raises(TiffError, match="compression 5.*8 bits"):
+    with pytest.raises(TiffError, match=r"compression 5.*lowlight\[tiff\]"):
+        _decode(data)
+
+
+def test_lzw_read_through_tifffile() -> None:
+    """16-bit LZW (what OpenCV writes) decodes exactly with the tiff extra installed."""
+    tifffile = pytest.importorskip("tifffile")
+    pytest.importorskip("imagecodecs")
+    for channels in (3, 4):
+        pixels = _pixels(channels)
+        buf = io.BytesIO()
+        extra = {"extrasamples": ["unassalpha"]} if channels == 4 else {}
+        tifffile.imwrite(buf, pixels, photometric="rgb", compression="lzw", **extra)
+        np.testing.assert_array_equal(_decode(buf.getvalue()).pixels, pixels)
+    data = _patch_tag(encode_tiff16(_pixels(3)), 259, 5)  # Deflate data claiming LZW
+    with pytest.raises(TiffError):
         _decode(data)
 
 

@@ -69,7 +69,7 @@ def test_crash_during_save_keeps_the_old_checkpoint(tmp_path, monkeypatch) -> No
         raise OSError("disk full (simulated)")
 
     monkeypatch.setattr(torch, "save", crashing_save)
-    with pytest.raises(OSError, match="simulated"):
+    with pytest.raises(CheckpointError, match="simulated"):
         save_checkpoint(payload(2), path)
     assert path.read_bytes() == before
     assert load_checkpoint(path)["step"] == 1

@@ -36,6 +36,15 @@ def model_options(default_model: str | None) -> Callable[[F], F]:
 
     def decorator(func: F) -> F:
         func = click.option(
+            "--sha256",
+            default=None,
+            metavar="HEX",
+            expose_value=False,
+            callback=_remember_sha256,
+            help="sha256 of the --weights file (or a prefix of 8+ hex digits); a mismatch is "
+            "refused. Files with a record beside them or a hash in their name are checked anyway.",
+        )(func)
+        func = click.option(
             "--model-arg",
             "model_args",
             multiple=True,
@@ -83,7 +92,10 @@ def load_model_from_options(
     default`` on a learned model that ships no weights gives random parameters instead of an
     error; callers say so in their report.
     """
+    import warnings
+
     from lowlight.api import load, model_info
+    from lowlight.weights import UnverifiedWeightsWarning
 
     chosen: str | None = None if weights.lower() == "none" else weights
     if (
@@ -92,7 +104,30 @@ def load_model_from_options(
         and model_info(model_name).get("default_weights") is None
     ):
         chosen = None
-    return load(model_name, weights=chosen, device=device, **parse_key_values(model_args))
+    ctx = click.get_current_context(silent=True)
+    sha256 = ctx.meta.get(_SHA256_KEY) if ctx is not None else None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UnverifiedWeightsWarning)
+        model = load(
+            model_name, weights=chosen, device=device, sha256=sha256, **parse_key_values(model_args)
+        )
+    for warning in caught:
+        if issubclass(warning.category, UnverifiedWeightsWarning):
+            click.echo(f"warning: {warning.message}", err=True)
+        else:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    return model
+
+
+_SHA256_KEY = "lowlight.sha256"
+
+
+def _remember_sha256(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """Keep ``--sha256`` in the context (commands need no extra parameter for it)."""
+    if value is not None:
+        ctx.meta[_SHA256_KEY] = value
 
 
 def prompt_option(func: F) -> F:

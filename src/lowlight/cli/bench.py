@@ -78,6 +78,7 @@ def command(
     if random_init and weights != "default":
         raise click.UsageError("--random-init and --weights exclude each other")
     parsed_sizes = [profiling.parse_size(s) for s in sizes]
+    _check_sizes(parsed_sizes, batch)
     dev = resolve_device(device)
     if threads is not None:
         torch.set_num_threads(threads)
@@ -92,9 +93,16 @@ def command(
             f"{exc} (use --random-init to benchmark the architecture alone)"
         ) from exc
 
-    results = profiling.profile_sizes(
-        model, parsed_sizes, batch=batch, runs=runs, warmup=warmup, device=dev
-    )
+    try:
+        results = profiling.profile_sizes(
+            model, parsed_sizes, batch=batch, runs=runs, warmup=warmup, device=dev
+        )
+    except (MemoryError, torch.OutOfMemoryError) as exc:
+        from lowlight.errors import LowlightError
+
+        raise LowlightError(
+            f"out of memory benchmarking {model_name} at batch {batch}: try smaller --size"
+        ) from exc
     report = profiling.BenchReport(
         model=model_name,
         weights=_weights_text(model, weights_arg),
@@ -114,6 +122,22 @@ def command(
 
         atomic_write_text(json_path, json.dumps(report.to_dict(), indent=2, default=str) + "\n")
         click.echo(f"json: {json_path}")
+
+
+def _check_sizes(sizes: list[tuple[int, int]], batch: int) -> None:
+    """Refuse sizes whose batch holds more pixels than the image pixel limit
+    (:func:`lowlight.io.resolve_max_pixels`, ``$LOWLIGHT_MAX_PIXELS``) before allocating."""
+    from lowlight.errors import ConfigError
+    from lowlight.io.image import MAX_PIXELS_ENV, resolve_max_pixels
+
+    limit = resolve_max_pixels(None)
+    for width, height in sizes:
+        if width * height * batch > limit:
+            raise ConfigError(
+                f"--size {width}x{height} x --batch {batch} = {width * height * batch / 1e6:.1f} "
+                f"megapixels exceeds the limit of {limit / 1e6:.1f} megapixels that enhance "
+                f"applies to images (raise ${MAX_PIXELS_ENV} if the machine can hold it)"
+            )
 
 
 def format_report(report: Any) -> str:

@@ -29,8 +29,9 @@ DEFAULT_TEMPORAL_SMOOTHING = 0.8  # lowlight.inference.video.DEFAULT_TEMPORAL_SM
     "-o",
     "out_dir",
     required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Output folder; the input tree is mirrored inside it.",
+    type=click.Path(path_type=Path),
+    help="Output folder; the input tree is mirrored inside it. For a single input, a name "
+    "with an image or video extension (out.png) is the output file itself.",
 )
 @model_options(DEFAULT_MODEL)
 @prompt_option
@@ -76,7 +77,8 @@ DEFAULT_TEMPORAL_SMOOTHING = 0.8  # lowlight.inference.video.DEFAULT_TEMPORAL_SM
     "--max-pixels",
     default=None,
     type=click.IntRange(min=1),
-    help="Refuse images with more pixels (decompression-bomb guard); default 200 MP or $LOWLIGHT_MAX_PIXELS.",
+    help="Refuse images with more pixels, and videos whose --batch of frames holds more "
+    "(memory and decompression-bomb guard); default 48 MP (about 4 GiB) or $LOWLIGHT_MAX_PIXELS.",
 )
 @click.option(
     "--temporal-smoothing",
@@ -137,9 +139,12 @@ def command(
     from lowlight.io.listing import list_media
 
     items = list_media(list(inputs), recursive=not no_recursive)
+    items, inside = _outside_output(items, out_dir)
+    if inside and not quiet:
+        click.echo(f"note: {inside} file(s) inside the output folder {out_dir} not read", err=True)
     if not items:
         raise LowlightError(f"no images or videos found in {', '.join(inputs)}")
-    pairs = plan_outputs(items, out_dir, fmt)
+    pairs = _single_file_output(items, out_dir, fmt) or plan_outputs(items, out_dir, fmt)
     videos = [pair for pair in pairs if is_video_path(pair[0])]
     images = [pair for pair in pairs if not is_video_path(pair[0])]
     model = load_model_from_options(model_name, weights, device, model_args)
@@ -178,15 +183,52 @@ def command(
                 overwrite=overwrite,
                 on_result=progress.on_result,
                 progress=progress.on_frame,
+                max_pixels=max_pixels,
             )
         summary.results += done.results
         summary.seconds += done.seconds
     click.echo(f"{model_name} on {model.device}: {summary.line()} -> {out_dir}")
+    notes = [r for r in summary.results if r.status == "written" and "dropped" in r.message]
+    if notes and quiet:  # without -q they were printed as they happened
+        for result in notes:
+            click.echo(f"note: {result.source}: {result.message}", err=True)
     if summary.failed:
         click.echo("failed files:", err=True)
         for result in summary.failed:
             click.echo(f"  {result.describe()}", err=True)
         sys.exit(1)
+
+
+def _outside_output(
+    items: list[tuple[Path, Path]], out_dir: Path
+) -> tuple[list[tuple[Path, Path]], int]:
+    """Drop files inside ``out_dir`` (an output folder placed inside an input folder: a
+    second run must not read its own outputs as inputs); return the rest and how many."""
+    root = out_dir.resolve()
+    kept = [(src, rel) for src, rel in items if not src.resolve().is_relative_to(root)]
+    return kept, len(items) - len(kept)
+
+
+def _single_file_output(
+    items: list[tuple[Path, Path]], out: Path, fmt: str | None
+) -> list[tuple[Path, Path]] | None:
+    """``-o out.png`` (a media extension, not an existing folder) names the output file of a
+    single input; ``None`` when ``out`` is a folder."""
+    from lowlight.errors import LowlightError
+    from lowlight.io.formats import format_from_name, format_from_path, is_media_path
+
+    if out.is_dir() or not is_media_path(out):
+        return None
+    if len(items) != 1:
+        raise LowlightError(
+            f"-o {out} names a file, but {len(items)} inputs were found; give a folder"
+        )
+    src = items[0][0]
+    if out.resolve() == src.resolve():
+        raise LowlightError(f"output {out} would overwrite the input {src}")
+    if fmt is not None and format_from_path(out) != format_from_name(fmt):
+        raise LowlightError(f"--format {fmt} contradicts the output file name {out}")
+    return [(src, out)]
 
 
 class _Progress:
@@ -215,7 +257,7 @@ class _Progress:
             return
         if result.status == "failed":
             self.bar.write(f"failed: {result.describe()}", file=sys.stderr)
-        elif "audio dropped" in result.message:
+        elif "dropped" in result.message:  # audio a container cannot hold, alpha in JPEG
             self.bar.write(f"note: {result.source}: {result.message}", file=sys.stderr)
 
     def on_frame(self, source: Path, done: int, total: int | None) -> None:

@@ -4,6 +4,7 @@ cannot break unrelated commands."""
 
 from __future__ import annotations
 
+import errno
 import importlib
 import importlib.util
 import sys
@@ -64,6 +65,11 @@ def cli() -> None:
     and classical baselines)."""
 
 
+_STORAGE_ERRORS = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG, errno.ENAMETOOLONG}
+)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning :class:`LowlightError` into a one-line message."""
     try:
@@ -82,5 +88,10 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(130)
+    except OSError as exc:
+        if exc.errno not in _STORAGE_ERRORS:
+            raise
+        click.echo(f"error: {exc}", err=True)  # full disk, quota, read-only: no traceback
+        sys.exit(2)
     if isinstance(code, int) and code != 0:
         sys.exit(code)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -12,7 +12,9 @@ from lowlight.inference.tiling import (
     DEFAULT_TILE,
     enhance_tensor_tiled,
 )
-from lowlight.models.base import EnhancementModel
+
+if TYPE_CHECKING:
+    from lowlight.models.base import EnhancementModel
 
 __all__ = [
     "DEFAULT_CONTEXT_SIDE",

@@ -33,12 +33,20 @@ def to_batch(image: Any, device: torch.device) -> Converted:
         data = io.from_pil(image)
         return Converted(_numpy_to_tensor(data.rgb, device), ("pil", data))
     if isinstance(image, np.ndarray):
-        rgb, alpha = io.array_to_float(image)
+        try:
+            rgb, alpha = io.array_to_float(image)
+        except ValueError as exc:
+            raise ValueError(f"image: {exc}") from None
         channels = 1 if image.ndim == 2 else image.shape[2]
         return Converted(
             _numpy_to_tensor(rgb, device), ("numpy", image.dtype, alpha, channels, image.ndim)
         )
     if isinstance(image, Tensor):
+        if not image.is_floating_point():
+            raise ValueError(
+                f"image: expected a float tensor in [0, 1], got dtype {image.dtype} (convert "
+                "integer pixels first, e.g. x.float() / 255)"
+            )
         squeeze = image.ndim == 3
         batch = image.unsqueeze(0) if squeeze else image
         return Converted(

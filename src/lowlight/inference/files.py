@@ -6,13 +6,16 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from lowlight.errors import LowlightError
 from lowlight.inference.tiling import DEFAULT_OVERLAP, DEFAULT_TILE, enhance_tensor_tiled
-from lowlight.models.base import EnhancementModel
+
+if TYPE_CHECKING:
+    from lowlight.models.base import EnhancementModel
 
 
 @dataclass
@@ -93,6 +96,21 @@ def plan_outputs(
     return pairs
 
 
+def _dropped_alpha(data: object, dst: Path, fmt: str | None) -> str:
+    """A note when the source's transparency cannot be kept in the output format."""
+    from lowlight.io.formats import format_from_name, format_from_path
+
+    if getattr(data, "alpha", None) is None:
+        return ""
+    out_format = format_from_name(fmt) if fmt else format_from_path(dst)
+    if out_format in ("JPEG", "BMP"):
+        return (
+            f"alpha dropped: {out_format} has no transparency "
+            "(use --format png, tiff or webp to keep it)"
+        )
+    return ""
+
+
 def enhance_files(
     model: EnhancementModel,
     pairs: Sequence[tuple[Path, Path]],
@@ -151,11 +169,15 @@ def enhance_files(
                     overwrite=overwrite,
                     quality=quality,
                 )
-                record(FileResult(src, dst, "written"))
+                record(FileResult(src, dst, "written", _dropped_alpha(data, dst, fmt)))
             except Exception as exc:  # noqa: BLE001
                 record(FileResult(src, dst, "failed", str(exc)))
         pending.clear()
 
+    from lowlight.io.atomic import remove_stale_temporaries
+
+    for folder in sorted({dst.parent for _, dst in pairs}):
+        remove_stale_temporaries(folder)  # left by a run killed mid-write
     for src, dst in pairs:
         if dst.exists() and not overwrite:
             record(FileResult(src, dst, "skipped", "output exists (use --overwrite)"))
@@ -164,6 +186,9 @@ def enhance_files(
             data = read_image(src, max_pixels=max_pixels)
         except LowlightError as exc:
             record(FileResult(src, dst, "failed", str(exc)))
+            continue
+        except Exception as exc:  # noqa: BLE001 - one malformed file must not end the run
+            record(FileResult(src, dst, "failed", f"cannot read: {type(exc).__name__}: {exc}"))
             continue
         if pending and (pending[0][2].size != data.size or len(pending) >= batch_size):
             flush()

@@ -10,12 +10,17 @@ the same bilinear sampling that upsampling the whole map would use, so tiles agr
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from lowlight.contract import Context, check_image_batch, is_spatial_map
 from lowlight.layers.padding import downscale_to_max_side
-from lowlight.models.base import Context, EnhancementModel, check_image_batch, is_spatial_map
+
+if TYPE_CHECKING:
+    from lowlight.models.base import EnhancementModel
 
 DEFAULT_TILE = 1024
 DEFAULT_OVERLAP = 64

@@ -48,13 +48,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from lowlight.color import luma
+from lowlight.contract import Context
 from lowlight.errors import ConfigError, LowlightError
 from lowlight.inference.files import FileResult, RunSummary
 from lowlight.inference.tiling import (
@@ -64,7 +65,9 @@ from lowlight.inference.tiling import (
     enhance_tensor_tiled,
 )
 from lowlight.layers.padding import downscale_to_max_side
-from lowlight.models.base import Context, EnhancementModel
+
+if TYPE_CHECKING:
+    from lowlight.models.base import EnhancementModel
 
 __all__ = [
     "DEFAULT_SCENE_CUT",
@@ -299,6 +302,7 @@ def enhance_video(
     copy_audio: bool = True,
     overwrite: bool = False,
     progress: Progress | None = None,
+    max_pixels: int | None = None,
 ) -> VideoResult:
     """Enhance every frame of the video ``src`` into ``dst`` (same kind of container).
 
@@ -314,6 +318,8 @@ def enhance_video(
             container's default; copy_audio: copy audio streams where possible.
         overwrite: replace an existing ``dst`` (``src`` itself is never overwritten).
         progress: called as ``progress(frames_done, frames_total_or_None)`` per frame.
+        max_pixels: limit on width x height x ``batch_size`` (default
+            :func:`lowlight.io.resolve_max_pixels`), checked before decoding.
 
     Raises:
         MissingDependencyError: PyAV is not installed.
@@ -341,6 +347,7 @@ def enhance_video(
         encoding=encoding,
         overwrite=overwrite,
         progress=progress,
+        max_pixels=max_pixels,
     )
     return VideoResult(
         source=Path(src),
@@ -366,6 +373,7 @@ def enhance_video_files(
     overwrite: bool = False,
     on_result: Callable[[FileResult], None] | None = None,
     progress: Callable[[Path, int, int | None], None] | None = None,
+    max_pixels: int | None = None,
 ) -> RunSummary:
     """Enhance ``(source, output)`` video pairs like :func:`~lowlight.inference.files.enhance_files`
     does images: an existing output is skipped unless ``overwrite``; a video that cannot be
@@ -374,8 +382,12 @@ def enhance_video_files(
     A written result's message gives frames, codec and audio. ``progress`` is called as
     ``progress(source, frames_done, frames_total_or_None)``.
     """
+    from lowlight.io.atomic import remove_stale_temporaries
+
     summary = RunSummary()
     start = time.perf_counter()
+    for folder in sorted({dst.parent for _, dst in pairs}):
+        remove_stale_temporaries(folder)  # left by a run killed mid-write
     for src, dst in pairs:
         if dst.exists() and not overwrite:
             result = FileResult(src, dst, "skipped", "output exists (use --overwrite)")
@@ -388,6 +400,7 @@ def enhance_video_files(
                 "crf": crf,
                 "codec": codec,
                 "overwrite": overwrite,
+                "max_pixels": max_pixels,
             }
             result = _enhance_one(model, src, dst, options, progress)
         summary.results.append(result)

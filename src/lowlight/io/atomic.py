@@ -6,13 +6,21 @@ beside the destination, is flushed and fsynced, and is then moved into place. Wi
 in the meantime (no check-then-replace race); file systems without hard links fall
 back to a check followed by :func:`os.replace`. On any failure the temporary file is
 removed and the destination is untouched.
+
+The temporary name is never longer than the destination's once that passes 64 bytes
+(the name is shortened to make room for the random part), so an output whose name is
+near the file system's limit can still be written. A process killed with ``kill -9``
+cannot remove its temporary file; :func:`remove_stale_temporaries` deletes such files
+when they are older than a few minutes (a later run calls it for its output folders).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -46,10 +54,51 @@ def write_atomic(path: Path, write: Callable[[BinaryIO], None], *, overwrite: bo
         raise
 
 
+SHORT_NAME = 64
+"""Temporary names may exceed the destination's length only while both stay this short."""
+STALE_SECONDS = 600.0
+"""A temporary file untouched for this long is taken to be left by a killed process."""
+_TEMP_NAME = re.compile(r"^\.(.+)\.[0-9a-f]{8}\.tmp$", re.DOTALL)
+
+
+def temp_name(name: str, token: str) -> str:
+    """``.<name>.<token>.tmp``, with ``name`` shortened (at a UTF-8 character boundary) so
+    the result is no longer than ``name`` itself once ``name`` passes :data:`SHORT_NAME`
+    bytes."""
+    full = f".{name}.{token}.tmp"
+    limit = max(len(name.encode()), SHORT_NAME)
+    overflow = len(full.encode()) - limit
+    if overflow > 0:
+        kept = name.encode()[: len(name.encode()) - overflow].decode("utf-8", errors="ignore")
+        full = f".{kept}.{token}.tmp"
+    return full
+
+
+def remove_stale_temporaries(folder: Path, older_than: float = STALE_SECONDS) -> list[Path]:
+    """Delete this module's temporary files in ``folder`` (``.<name>.<8 hex>.tmp``) not
+    modified for ``older_than`` seconds; return them. Missing folders are ignored."""
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    now = time.time()
+    for entry in entries:
+        if not _TEMP_NAME.match(entry.name):
+            continue
+        try:
+            if entry.is_file(follow_symlinks=False) and now - entry.stat().st_mtime > older_than:
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:
+            continue
+    return removed
+
+
 def _create_temp(path: Path) -> tuple[Path, int]:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for _ in range(100):
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        tmp = path.with_name(temp_name(path.name, secrets.token_hex(4)))
         try:
             return tmp, os.open(tmp, flags, 0o666)
         except FileExistsError:

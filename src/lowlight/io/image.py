@@ -41,8 +41,14 @@ from lowlight.io.formats import (
 from lowlight.io.png import decode_png, read_png_header
 from lowlight.io.tiff import decode_tiff16, needs_tiff16, read_tiff_tags
 
-DEFAULT_MAX_PIXELS = 200_000_000
-"""Default limit on width x height when reading (decompression-bomb guard)."""
+DEFAULT_MAX_PIXELS = 48_000_000
+"""Default limit on width x height when reading (decompression-bomb and memory guard).
+
+The rule: what ``lowlight enhance`` can hold in 4 GiB, half of an ordinary 8 GB laptop.
+Peak memory grows by about 80-84 MiB per megapixel above a ~250 MiB baseline (8-bit RGB,
+``lime`` and ``lucent``, 12 MP, one thread; ``python benchmarks/peak_memory.py``, report in
+``benchmarks/results/peak_memory/``): 4 GiB / 85 MiB per MP = 48 MP, which admits 48 MP
+(8000x6000) camera photos. Raise it with ``--max-pixels`` or ``$LOWLIGHT_MAX_PIXELS``."""
 MAX_PIXELS_ENV = "LOWLIGHT_MAX_PIXELS"
 """Environment variable overriding :data:`DEFAULT_MAX_PIXELS`."""
 
@@ -134,6 +140,8 @@ def read_image(path: str | Path, *, max_pixels: int | None = None) -> ImageData:
     path = Path(path)
     limit = resolve_max_pixels(max_pixels)
     if not path.exists():
+        if path.is_symlink():
+            raise ImageReadError(f"{path}: broken symbolic link (its target does not exist)")
         raise ImageReadError(f"{path}: no such file")
     if path.is_dir():
         raise ImageReadError(f"{path}: is a folder, not an image file")
@@ -145,8 +153,10 @@ def read_image(path: str | Path, *, max_pixels: int | None = None) -> ImageData:
             kind = sniff_format(head)
             if kind is None:
                 raise ImageReadError(
-                    f"{path}: not a PNG, JPEG, BMP, TIFF or WebP image (unrecognised content)"
+                    f"{path}: not a PNG, JPEG, BMP, TIFF or WebP image ({_describe(head)}); "
+                    "unsupported format"
                 )
+            _check_complete(fp, kind, head, path, limit)
             data = _read_native16(fp, kind, head, path, limit)
             if data is None:
                 data = _read_with_pillow(fp, kind, path, limit)
@@ -156,6 +166,10 @@ def read_image(path: str | Path, *, max_pixels: int | None = None) -> ImageData:
         raise ImageReadError(f"{path}: cannot read image: {_reason(exc)}") from exc
     except MemoryError as exc:
         raise ImageReadError(f"{path}: not enough memory to decode the image") from exc
+    except Exception as exc:  # noqa: BLE001 - a decoder bug on odd input is still one file's failure
+        raise ImageReadError(
+            f"{path}: cannot read image ({type(exc).__name__}: {_reason(exc)})"
+        ) from exc
     data.path = path
     return data
 
@@ -165,6 +179,32 @@ def from_pil(image: Image.Image) -> ImageData:
     EXIF orientation); ``format`` is the image's own (``""`` if it has none)."""
     image.load()
     return _from_loaded(image)
+
+
+def _check_complete(fp: BinaryIO, kind: str, head: bytes, path: Path, limit: int) -> None:
+    """Refuse, before decoding, what would be decoded partly: PNG data that cannot or does
+    not hold every row (:func:`~lowlight.io.guards.check_png_data`), and multi-page TIFF."""
+    from lowlight.io.guards import check_png_data, tiff_page_count
+
+    if kind == "PNG":
+        header = read_png_header(head)
+        _check_size(path, header.width, header.height, limit)
+        fp.seek(0)
+        check_png_data(fp.read())
+    elif kind == "TIFF":
+        pages = tiff_page_count(fp)
+        if pages > 1:
+            raise ImageReadError(_multi_frame_message(path, "TIFF", pages))
+    fp.seek(0)
+
+
+def _multi_frame_message(path: Path, kind: str, frames: int) -> str:
+    what = "multi-page" if kind == "TIFF" else "animated"
+    return (
+        f"{path}: {what} {kind} with {frames} frames; lowlight enhances still images and "
+        "refuses rather than keep only the first frame (split the frames into single "
+        "images, or convert an animation to a video)"
+    )
 
 
 def _read_native16(
@@ -206,6 +246,9 @@ def _read_with_pillow(fp: BinaryIO, kind: str, path: Path, limit: int) -> ImageD
         try:
             image = _open_plugin(kind, fp, str(path))
             _check_size(path, image.width, image.height, limit)
+            frames = getattr(image, "n_frames", 1) if kind in ("PNG", "WEBP") else 1
+            if frames > 1:
+                raise ImageReadError(_multi_frame_message(path, kind, frames))
             image.load()
         except Image.DecompressionBombError as exc:
             # the WebP and TIFF plugins check Pillow's global limit themselves
@@ -353,6 +396,17 @@ def _unpremultiply(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 def icc_colour_space(icc: bytes) -> str:
     """The data colour space of an ICC profile (``"RGB"``, ``"GRAY"``, ``"CMYK"``...)."""
     return icc[16:20].decode("latin-1").strip() if len(icc) >= 20 else ""
+
+
+def _describe(head: bytes) -> str:
+    """What a file that lowlight cannot read seems to be, from its first bytes."""
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "a GIF"
+    if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"hevc"):
+        return "a HEIC/HEIF image"
+    if head[4:8] == b"ftyp" and head[8:12] == b"avif":
+        return "an AVIF image"
+    return "unrecognised content"
 
 
 def _reason(exc: BaseException) -> str:

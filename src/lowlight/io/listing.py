@@ -21,7 +21,9 @@ def list_images(
 ) -> list[tuple[Path, Path]]:
     """Image files named by ``inputs``, each with the path to mirror it under an output folder.
 
-    * a file: ``(file, Path(file.name))``; a file without an image extension is skipped;
+    * a file: ``(file, Path(file.name))``, whatever its extension: a file named on purpose
+      is never skipped without a word (reading it then fails with a message naming the
+      file and why, e.g. an unsupported HEIC or GIF); a broken symbolic link likewise;
     * a folder: every image inside (in sub-folders too when ``recursive``), relative to
       the folder; hidden files and folders (names starting with ``.``) are skipped;
     * a glob pattern (``*``, ``?``, ``[...]``; ``**`` spans folders): every matching
@@ -55,8 +57,8 @@ def _list_files(
         path = Path(item)
         if path.is_dir():
             pairs = _scan_folder(path, recursive, accept)
-        elif path.is_file():
-            pairs = [(path, Path(path.name))] if accept(path) else []
+        elif path.is_file() or path.is_symlink():
+            pairs = [(path, Path(path.name))]
         elif _MAGIC.intersection(str(item)):
             pairs = _expand_glob(str(item), recursive, accept)
         else:
@@ -73,7 +75,7 @@ def _scan_folder(folder: Path, recursive: bool, accept: Accept) -> list[tuple[Pa
         base = Path(root)
         for name in sorted(files):
             file = base / name
-            if not name.startswith(".") and accept(file) and file.is_file():
+            if not name.startswith(".") and accept(file) and (file.is_file() or file.is_symlink()):
                 pairs.append((file, file.relative_to(folder)))
     return pairs
 
@@ -89,7 +91,7 @@ def _expand_glob(pattern: str, recursive: bool, accept: Accept) -> list[tuple[Pa
         relative_root = Path(os.path.relpath(path, prefix))
         if path.is_dir():
             pairs += [(f, relative_root / rel) for f, rel in _scan_folder(path, recursive, accept)]
-        elif path.is_file() and accept(path):
+        elif (path.is_file() or path.is_symlink()) and accept(path):
             pairs.append((path, relative_root))
     return pairs
 

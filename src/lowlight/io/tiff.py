@@ -6,9 +6,9 @@ cannot write them. lowlight reads such files itself, using Pillow only to parse 
 * compression none or Deflate (8 / 32946), horizontal predictor (2) or none, strips or
   tiles, chunky or planar samples, little- or big-endian; unassociated alpha is kept,
   associated (premultiplied) alpha is reported so the caller can divide it out;
-* any other compression (LZW, PackBits, JPEG, ...) raises :class:`TiffError` naming the
-  limitation (those files read fine at 8 bits through other tools, or convert them to
-  16-bit PNG).
+* any other compression (LZW as OpenCV writes it, PackBits, ...) is decompressed by
+  ``tifffile`` + ``imagecodecs`` (:mod:`lowlight.io.tiff_codecs`, the ``tiff`` extra) when
+  installed, else :class:`TiffError` names the extra to install.
 
 Writing (:func:`encode_tiff16`) produces a little-endian baseline TIFF with Deflate
 compression and the horizontal predictor, ~256 KiB strips, ``ExtraSamples`` =
@@ -105,25 +105,20 @@ def decode_tiff16(tags: Any, fp: IO[bytes]) -> DecodedTiff:
         raise TiffError(f"RGB TIFF with only {samples} samples per pixel")
     compression = int(tags.get(259, 1))
     if compression != 1 and compression not in _DEFLATE:
-        raise TiffError(
-            f"16-bit multi-channel TIFF with compression {compression} cannot be read: "
-            "Pillow reduces such files to 8 bits and lowlight decodes only uncompressed "
-            "and Deflate TIFFs itself; re-save it uncompressed, with Deflate/ZIP, or as a "
-            "16-bit PNG"
-        )
-    predictor = int(tags.get(317, 1))
-    if predictor not in (1, 2):
-        raise TiffError(f"TIFF predictor {predictor} is not supported for integer samples")
-
-    fp.seek(0)
-    endian = fp.read(2)
-    dtype = np.dtype("<u2" if endian == b"II" else ">u2")
-    planar = int(tags.get(284, 1)) == 2
-    decoder = _Blocks(fp, compression, predictor, dtype)
-    if 322 in tags and 324 in tags:
-        pixels = _read_tiles(tags, decoder, width, height, samples, planar)
+        pixels = _decode_elsewhere(fp, compression, width, height, samples)
     else:
-        pixels = _read_strips(tags, decoder, width, height, samples, planar)
+        predictor = int(tags.get(317, 1))
+        if predictor not in (1, 2):
+            raise TiffError(f"TIFF predictor {predictor} is not supported for integer samples")
+        fp.seek(0)
+        endian = fp.read(2)
+        dtype = np.dtype("<u2" if endian == b"II" else ">u2")
+        planar = int(tags.get(284, 1)) == 2
+        decoder = _Blocks(fp, compression, predictor, dtype)
+        if 322 in tags and 324 in tags:
+            pixels = _read_tiles(tags, decoder, width, height, samples, planar)
+        else:
+            pixels = _read_strips(tags, decoder, width, height, samples, planar)
     if photometric == 0:
         pixels[:, :, 0] = 65535 - pixels[:, :, 0]
 
@@ -245,6 +240,8 @@ def _read_strips(
     offsets = _as_tuple(tags.get(273, ()))
     counts = _as_tuple(tags.get(279, ()))
     rows = min(int(tags.get(278, height)), height)
+    if rows <= 0:
+        raise TiffError(f"invalid RowsPerStrip {rows} (corrupt TIFF directory)")
     per_plane = -(-height // rows)
     planes = samples if planar else 1
     if len(offsets) < per_plane * planes or len(counts) < len(offsets):
@@ -267,6 +264,8 @@ def _read_tiles(
     tags: Any, blocks: _Blocks, width: int, height: int, samples: int, planar: bool
 ) -> np.ndarray:
     tw, th = int(tags[322]), int(tags[323])
+    if tw <= 0 or th <= 0:
+        raise TiffError(f"invalid tile size {tw}x{th} (corrupt TIFF directory)")
     offsets = _as_tuple(tags[324])
     counts = _as_tuple(tags.get(325, ()))
     across, down = -(-width // tw), -(-height // th)
@@ -287,6 +286,28 @@ def _read_tiles(
                     region[...] = block
                 k += 1
     return out[:height, :width]
+
+
+def _decode_elsewhere(
+    fp: IO[bytes], compression: int, width: int, height: int, samples: int
+) -> np.ndarray:
+    """Compressions this module does not decode: through ``tifffile`` + ``imagecodecs``
+    (:mod:`lowlight.io.tiff_codecs`) when installed, else a clear refusal."""
+    from lowlight.io import tiff_codecs
+
+    if not tiff_codecs.available():
+        raise TiffError(
+            f"16-bit multi-channel TIFF with compression {compression} (e.g. LZW, as OpenCV "
+            "writes) needs pip install 'lowlight[tiff]' (tifffile + imagecodecs); lowlight "
+            "itself decodes only uncompressed and Deflate TIFFs (Pillow would cut 16 bits to 8)"
+        )
+    try:
+        pixels = tiff_codecs.read_first_page(fp)
+    except ValueError as exc:
+        raise TiffError(str(exc)) from exc
+    if pixels.shape != (height, width, samples):
+        raise TiffError(f"decoded {pixels.shape}, but the tags describe {(height, width, samples)}")
+    return pixels
 
 
 def _as_tuple(value: Any) -> tuple[int, ...]:

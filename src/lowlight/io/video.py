@@ -29,6 +29,12 @@ what it returns into the same kind of container; it knows nothing about models (
 
 Writing is atomic (:func:`lowlight.io.atomic.write_atomic`): the container is written to a
 hidden temporary file beside the output and moved into place when complete.
+
+Nothing is shortened silently: when fewer frames decode than the container declares (or,
+without a declared count, when the frames end before the declared duration, less one
+frame and 2 %), the file is truncated or damaged and :func:`transcode_video` refuses it
+(nothing is written). ``max_pixels`` bounds the pixels held at once, width x height x
+``batch_size``, checked from the stream header before decoding and again on each frame.
 """
 
 from __future__ import annotations
@@ -296,15 +302,18 @@ def transcode_video(
     encoding: VideoEncoding | None = None,
     overwrite: bool = False,
     progress: Progress | None = None,
+    max_pixels: int | None = None,
 ) -> TranscodeResult:
     """Decode ``src``, pass its frames to ``process`` in order, in batches of up to
     ``batch_size``, and encode the results into ``dst`` (written atomically).
 
     Audio streams are copied where ``dst``'s container can hold them. ``progress`` is called
-    once per frame written.
+    once per frame written. ``max_pixels`` (default: :func:`lowlight.io.resolve_max_pixels`)
+    limits width x height x ``batch_size``.
 
     Raises:
-        VideoReadError: ``src`` cannot be opened or decoded, or has no video stream.
+        VideoReadError: ``src`` cannot be opened or decoded, has no video stream, holds
+            fewer frames than it declares (truncated), or its frames exceed ``max_pixels``.
         VideoWriteError: ``dst`` is ``src``, exists (without ``overwrite``), has an unknown
             extension, or cannot be encoded.
         Exception: whatever ``process`` raises (``dst`` is then left untouched).
@@ -322,6 +331,8 @@ def transcode_video(
         raise VideoWriteError(f"{dst}: already exists (use overwrite)")
     with _open_input(av, src) as source:
         job = _Transcoder(av, source, src, dst, fmt, codec, encoding)
+        job.limit = _frame_limit(max_pixels, batch_size)
+        job.check_size(job.video_in.codec_context.width, job.video_in.codec_context.height)
         _write_atomic(dst, lambda handle: job.run(handle, process, batch_size, progress), overwrite)
     assert job.encoder is not None
     return TranscodeResult(
@@ -331,6 +342,12 @@ def transcode_video(
         pixel_format=job.encoder.pixel_format,
         audio="; ".join(job.audio_notes) if job.audio_notes else "none",
     )
+
+
+def _frame_limit(max_pixels: int | None, batch_size: int) -> tuple[int, int]:
+    from lowlight.io.image import resolve_max_pixels
+
+    return resolve_max_pixels(max_pixels), batch_size
 
 
 def probe_total(stream: Any, container: Any) -> int | None:
@@ -374,6 +391,48 @@ class _Transcoder:
         self.audio_out: dict[int, Any] = {}
         self.audio_notes: list[str] = []
         self.done = 0
+        self.limit: tuple[int, int] | None = None
+        self.last_time: Fraction | None = None
+
+    def check_size(self, width: int, height: int) -> None:
+        """Refuse frames whose batch would exceed the pixel limit (before decoding)."""
+        if self.limit is None or not width or not height:
+            return
+        limit, batch = self.limit
+        if width * height * batch > limit:
+            raise VideoReadError(
+                f"{self.src}: frames of {width}x{height} in batches of {batch} hold "
+                f"{width * height * batch / 1e6:.1f} megapixels at once, above the limit of "
+                f"{limit / 1e6:.1f} megapixels (--max-pixels or $LOWLIGHT_MAX_PIXELS; a "
+                "smaller --batch also helps)"
+            )
+
+    def check_complete(self) -> None:
+        """Refuse a stream that ended before the frames or duration its container declares."""
+        declared = int(self.video_in.frames or 0)
+        if declared and self.done < declared:
+            raise VideoReadError(
+                f"{self.src}: only {self.done} of the {declared} frames the container declares "
+                "could be decoded; the file is truncated or damaged, refusing to write a "
+                "shorter video"
+            )
+        if declared:
+            return
+        base = Fraction(self.video_in.time_base or 0)
+        if self.video_in.duration is not None and base:
+            length = Fraction(self.video_in.duration) * base
+        elif self.source.duration is not None and not self.audio_in:  # audio may run longer
+            length = Fraction(self.source.duration, 1_000_000)
+        else:
+            return
+        start = Fraction(self.video_in.start_time or 0) * base
+        reached = (self.last_time or Fraction(0)) - start + 1 / self.rate
+        if reached < length * Fraction(98, 100) - 1 / self.rate:
+            raise VideoReadError(
+                f"{self.src}: the frames end at {float(reached):.2f} s of the "
+                f"{float(length):.2f} s the container declares; the file is truncated or "
+                "damaged, refusing to write a shorter video"
+            )
 
     def run(
         self, handle: BinaryIO, process: ProcessBatch, batch_size: int, progress: Progress | None
@@ -402,6 +461,7 @@ class _Transcoder:
                 continue
             for frame in _decode(av, packet, self.src):
                 if self.encoder is None:
+                    self.check_size(frame.width, frame.height)
                     self._start(frame)
                     for waiting in waiting_audio:
                         if waiting.stream.index in self.audio_out:
@@ -409,11 +469,14 @@ class _Transcoder:
                     waiting_audio.clear()
                 batch.append(_frame_to_float(frame))
                 times.append(None if frame.pts is None else frame.pts * Fraction(frame.time_base))
+                if times[-1] is not None:
+                    self.last_time = max(times[-1], self.last_time or times[-1])
                 if len(batch) >= batch_size:
                     self._flush(batch, times, process, progress)
         if self.encoder is None:
             raise VideoReadError(f"{self.src}: no video frame could be decoded")
         self._flush(batch, times, process, progress)
+        self.check_complete()
         self.encoder.finish()
 
     def _start(self, frame: Any) -> None:

@@ -1,8 +1,9 @@
 """The contract every enhancement model follows, and the user-facing ``enhance`` method.
 
-Contract (checked cheaply at the boundary by :func:`check_image_batch`):
+Contract (checked at the boundary by :func:`lowlight.contract.check_image_batch`, which
+lives below both ``models/`` and ``inference/`` and is re-exported here):
 
-* input ``(B, 3, H, W)`` float sRGB in ``[0, 1]``, any ``H`` and ``W``;
+* input ``(B, 3, H, W)`` finite float sRGB in ``[0, 1]``, any ``H`` and ``W``;
 * output the same shape, finite, in ``[0, 1]``;
 * models that need ``H, W`` divisible by something pad and crop inside
   (set :attr:`EnhancementModel.pad_multiple`).
@@ -21,29 +22,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from lowlight.contract import Context, check_image_batch, is_spatial_map
 from lowlight.layers.padding import crop_to, pad_to_multiple
 
-Context = dict[str, Tensor]
-"""Whole-image information for tiled inference. 4-D values ``(B, C, h, w)`` with ``h * w > 1``
-are spatial maps over the *whole* image and are resampled to each tile; other values
-(scalars, ``(B, C, 1, 1)`` gains) are global and pass through unchanged."""
-
-
-def is_spatial_map(value: Tensor) -> bool:
-    """Whether a context value is a spatial map (4-D and larger than 1x1)."""
-    return value.ndim == 4 and value.shape[-1] * value.shape[-2] > 1
-
-
-def check_image_batch(x: Tensor) -> None:
-    """Raise ``ValueError`` unless ``x`` is a float ``(B, 3, H, W)`` tensor (no value scan)."""
-    if not isinstance(x, Tensor):
-        raise TypeError(f"expected a torch.Tensor, got {type(x).__name__}")
-    if x.ndim != 4 or x.shape[1] != 3:
-        raise ValueError(f"expected an image batch of shape (B, 3, H, W), got {tuple(x.shape)}")
-    if not x.is_floating_point():
-        raise ValueError(f"expected a float tensor in [0, 1], got dtype {x.dtype}")
-    if x.shape[-1] == 0 or x.shape[-2] == 0 or x.shape[0] == 0:
-        raise ValueError(f"empty image batch {tuple(x.shape)}")
+__all__ = ["Context", "EnhancementModel", "check_image_batch", "is_spatial_map"]
 
 
 class EnhancementModel(nn.Module):
@@ -66,6 +48,9 @@ class EnhancementModel(nn.Module):
 
     def forward(self, x: Tensor, context: Context | None = None) -> Tensor:
         check_image_batch(x)
+        weights_dtype = _float_parameter_dtype(self)
+        if weights_dtype is not None and x.dtype != weights_dtype:  # e.g. float64 input
+            return self.forward(x.to(weights_dtype), context).to(x.dtype)
         padded, size = pad_to_multiple(x, self.pad_multiple)
         if context is not None:
             context = _fit_context(context, size, self.pad_multiple)
@@ -113,6 +98,14 @@ class EnhancementModel(nn.Module):
         for t in self.buffers():
             return t.device
         return torch.device("cpu")
+
+
+def _float_parameter_dtype(module: nn.Module) -> torch.dtype | None:
+    """dtype of the first floating-point parameter (``None`` for parameter-free models)."""
+    for param in module.parameters():
+        if param.is_floating_point():
+            return param.dtype
+    return None
 
 
 def _fit_context(context: Context, size: tuple[int, int], multiple: int) -> Context:

@@ -8,12 +8,20 @@ Writes are atomic: the payload goes to a temporary file in the same folder, is f
 and fsynced, and then ``os.replace``\\ s the old file. A process killed at any moment
 leaves either the previous checkpoint or the new one, never a torn file; the worst case
 is losing the steps since the last checkpoint.
+
+Integrity: each checkpoint stores the sha256 of its own payload's content
+(:func:`lowlight.integrity.payload_digest`) and :func:`load_checkpoint` recomputes it, so a
+flipped bit is refused with a clear error instead of resuming with broken weights.
+With ``keep_previous`` the file being replaced is kept as ``<stem>.prev<suffix>`` (a hard
+link, else a copy) and :func:`load_checkpoint_or_previous` falls back to it when the newest
+is unreadable. A failed write (full disk, read-only folder) is a :class:`CheckpointError`.
 """
 
 from __future__ import annotations
 
 import os
 import random
+import shutil
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,8 +31,11 @@ import numpy as np
 import torch
 
 from lowlight.errors import LowlightError
+from lowlight.integrity import DIGEST_KEY, DIGEST_VERSION, check_payload, payload_digest
 
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = DIGEST_VERSION
+"""2: with an integrity digest (required); 1 (read too): without."""
+_READABLE_VERSIONS = (1, 2)
 REQUIRED_KEYS = ("version", "step", "model", "optimizer", "config", "rng", "data")
 _TMP_PREFIX = "."
 _TMP_SUFFIX = ".ckpt-tmp"
@@ -34,31 +45,57 @@ class CheckpointError(LowlightError):
     """A checkpoint that is missing, unreadable, or does not fit the run resuming from it."""
 
 
-def save_checkpoint(state: Mapping[str, Any], path: str | Path) -> None:
-    """Write ``state`` to ``path`` atomically (temp file + fsync + ``os.replace``)."""
+def save_checkpoint(
+    state: Mapping[str, Any], path: str | Path, *, keep_previous: bool = False
+) -> None:
+    """Write ``state`` and its integrity digest to ``path`` atomically (temp file + fsync +
+    ``os.replace``); with ``keep_previous`` the file replaced stays as :func:`previous_path`.
+
+    Raises:
+        CheckpointError: the file cannot be written (full disk, permissions...); the
+            previous checkpoint is then untouched.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        dir=path.parent, prefix=f"{_TMP_PREFIX}{path.name}.", suffix=_TMP_SUFFIX
-    )
+    payload = {k: v for k, v in state.items() if k != DIGEST_KEY}
+    if not (isinstance(payload.get("version"), int) and payload["version"] >= DIGEST_VERSION):
+        payload["version"] = CHECKPOINT_VERSION  # written with a digest: the current format
+    payload[DIGEST_KEY] = payload_digest(payload)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(
+            dir=path.parent, prefix=f"{_TMP_PREFIX}{path.name}.", suffix=_TMP_SUFFIX
+        )
         with os.fdopen(fd, "wb") as fh:
-            torch.save(dict(state), fh)
+            torch.save(payload, fh)
             fh.flush()
             os.fsync(fh.fileno())
+        if keep_previous and path.is_file():
+            _keep_copy(path, previous_path(path))
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
+    except OSError as exc:
+        raise CheckpointError(f"cannot write checkpoint {path}: {exc.strerror or exc}") from exc
+    finally:
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
-        raise
     _fsync_dir(path.parent)
 
 
+def previous_path(path: str | Path) -> Path:
+    """Where :func:`save_checkpoint` keeps the replaced file: ``last.ckpt`` ->
+    ``last.prev.ckpt``."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}.prev{path.suffix}")
+
+
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Read a checkpoint written by :func:`save_checkpoint` (``weights_only=True``, to CPU).
+    """Read a checkpoint written by :func:`save_checkpoint` (``weights_only=True``, to CPU)
+    and check its integrity digest (checkpoints written before digests existed load as
+    they are).
 
     Raises:
-        CheckpointError: missing or unreadable file, or not a lowlight training checkpoint.
+        CheckpointError: missing, unreadable or corrupt file (digest mismatch), or not a
+            lowlight training checkpoint.
     """
     path = Path(path)
     if not path.is_file():
@@ -66,16 +103,57 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any parse failure becomes a clear error
-        raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from exc
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        raise CheckpointError(f"cannot read checkpoint {path}: {reason}") from exc
     if not isinstance(state, dict) or any(k not in state for k in REQUIRED_KEYS):
         raise CheckpointError(
             f"{path} is not a lowlight training checkpoint (keys {REQUIRED_KEYS} expected)"
         )
-    if state["version"] != CHECKPOINT_VERSION:
+    if state["version"] not in _READABLE_VERSIONS:
         raise CheckpointError(
-            f"{path} has checkpoint format version {state['version']}; this lowlight reads {CHECKPOINT_VERSION}"
+            f"{path} has checkpoint format version {state['version']}; this lowlight reads "
+            f"{', '.join(map(str, _READABLE_VERSIONS))}"
         )
+    problem = check_payload(state)
+    if problem is not None:
+        raise CheckpointError(f"{path} is corrupt: {problem}; refusing to resume from it")
+    state.pop(DIGEST_KEY, None)
     return state
+
+
+def load_checkpoint_or_previous(path: str | Path) -> tuple[dict[str, Any], Path, str | None]:
+    """Load ``path``, or, if it is missing or corrupt, the previous checkpoint kept beside it.
+
+    Returns:
+        ``(state, path_loaded, why)``: ``why`` is ``None`` when ``path`` itself loaded, else
+        the reason it was passed over.
+
+    Raises:
+        CheckpointError: neither loads (the message gives both reasons).
+    """
+    path = Path(path)
+    try:
+        return load_checkpoint(path), path, None
+    except CheckpointError as exc:
+        previous = previous_path(path)
+        if not previous.is_file():
+            raise
+        try:
+            return load_checkpoint(previous), previous, str(exc)
+        except CheckpointError as older:
+            raise CheckpointError(f"{exc}; the previous checkpoint fails too: {older}") from exc
+
+
+def _keep_copy(path: Path, keep: Path) -> None:
+    """Make ``keep`` hold ``path``'s current content, atomically."""
+    tmp = keep.with_name(f"{_TMP_PREFIX}{keep.name}.link{_TMP_SUFFIX}")
+    if os.path.lexists(tmp):
+        os.unlink(tmp)
+    try:
+        os.link(path, tmp)
+    except OSError:  # no hard links on this file system
+        shutil.copyfile(path, tmp)
+    os.replace(tmp, keep)
 
 
 def remove_stale_temporaries(folder: str | Path) -> list[Path]:
@@ -146,6 +224,8 @@ __all__ = [
     "CheckpointError",
     "capture_rng_state",
     "load_checkpoint",
+    "load_checkpoint_or_previous",
+    "previous_path",
     "remove_stale_temporaries",
     "restore_rng_state",
     "save_checkpoint",

@@ -49,7 +49,7 @@ from lowlight.train.checkpoint import (
     CHECKPOINT_VERSION,
     CheckpointError,
     capture_rng_state,
-    load_checkpoint,
+    load_checkpoint_or_previous,
     remove_stale_temporaries,
     restore_rng_state,
     save_checkpoint,
@@ -293,7 +293,9 @@ class Trainer:
                     "or choose another --out-dir"
                 )
             return None
-        ckpt = load_checkpoint(path)
+        ckpt, used, why = load_checkpoint_or_previous(path)
+        if why is not None:
+            self.log.warning("%s; resuming from the previous checkpoint %s instead", why, used)
         saved = ckpt["config"]
         current = self.config.to_dict()
         if saved.get("model") != current["model"]:
@@ -543,7 +545,7 @@ class Trainer:
                 "val": dict(run.val_scores),
                 "elapsed": elapsed,
             }
-            save_checkpoint(state, run.out_dir / LAST)
+            save_checkpoint(state, run.out_dir / LAST, keep_previous=True)
             if is_best:
                 save_checkpoint(state, run.out_dir / BEST)
         D.barrier()
