@@ -110,7 +110,9 @@ def _to_unit_float(array: np.ndarray) -> np.ndarray:
     """Integer or float array -> float32 in ``[0, 1]`` (same shape)."""
     maximum = _INT_MAX.get(array.dtype)
     if maximum is not None:
-        return array.astype(np.float32) * np.float32(1.0 / maximum)
+        values = array.astype(np.float32)
+        values *= np.float32(1.0 / maximum)  # in place: one float copy of a photo, not two
+        return values
     if np.issubdtype(array.dtype, np.floating):
         values = array.astype(np.float32)
         if not np.isfinite(values).all():
@@ -120,8 +122,11 @@ def _to_unit_float(array: np.ndarray) -> np.ndarray:
 
 
 def _from_unit_float(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """float in ``[0, 1]`` (already clipped) -> ``dtype``, rounding to nearest for integers."""
+    """float in ``[0, 1]`` (already clipped) -> ``dtype``, rounding to nearest for integers.
+
+    ``values`` is overwritten (it is always a fresh array made by :func:`float_to_array`)."""
     maximum = _INT_MAX.get(dtype)
     if maximum is None:
         return values.astype(dtype)
-    return np.round(values * np.float32(maximum)).astype(dtype)
+    values *= np.float32(maximum)  # in place: ``values`` is the caller's own temporary
+    return np.round(values, out=values).astype(dtype)
