@@ -251,3 +251,74 @@ class TestEnhanceMethod:
         assert params["context_side"].default == DEFAULT_CONTEXT_SIDE
         with pytest.raises(TypeError):
             Brighten().enhance(_image(), tile_size=64)  # no **options swallowing typos
+
+
+class TestVideo:
+    def test_transform_is_smoothed_over_frames(self):
+        from lowlight.inference.video import FrameEnhancer
+
+        frames = _image(batch=4)
+        frames[2] = (frames[2] * 1.3).clamp(0, 1)  # one brighter frame, not a scene cut
+        model = Brighten()
+        steady = FrameEnhancer(model, speed="fast", fast=SMALL, temporal_smoothing=0.8)
+        plain = FrameEnhancer(model, speed="fast", fast=SMALL, temporal_smoothing=0.0)
+        smoothed, independent = steady.enhance(frames), plain.enhance(frames)
+        assert smoothed.shape == frames.shape
+        assert torch.allclose(
+            independent, enhance_at_speed(model, frames, speed="fast", config=SMALL)
+        )
+        # the first frame has no history; later ones differ from the per-frame transform
+        assert torch.allclose(smoothed[0], independent[0], atol=1e-6)
+        assert not torch.allclose(smoothed[3], independent[3], atol=1e-3)
+
+    def test_strength_zero_returns_the_frames(self):
+        from lowlight.inference.video import FrameEnhancer
+
+        frames = _image(batch=2)
+        enhancer = FrameEnhancer(Brighten(), speed="fast", fast=SMALL, strength=0.0)
+        assert torch.equal(enhancer.enhance(frames), frames)
+
+
+class TestCommandLine:
+    def _write(self, path, array):
+        from PIL import Image
+
+        Image.fromarray(array).save(path)
+
+    def test_speed_and_strength_options(self, tmp_path):
+        from click.testing import CliRunner
+        from PIL import Image
+
+        from lowlight.cli.main import cli
+
+        rng = np.random.default_rng(0)
+        image = (rng.random((120, 160, 3)) * 60).astype(np.uint8)
+        self._write(tmp_path / "a.png", image)
+        base = ["enhance", str(tmp_path / "a.png"), "-m", "lime", "-q", "--working-mp", "0.01"]
+        out = tmp_path / "zero"
+        result = CliRunner().invoke(
+            cli, [*base, "-o", str(out), "--speed", "fast", "--strength", "0"]
+        )
+        assert result.exit_code == 0, result.output
+        assert "lime (fast)" in result.output
+        assert np.array_equal(np.asarray(Image.open(out / "a.png")), image)
+        out = tmp_path / "fast"
+        result = CliRunner().invoke(
+            cli, [*base, "-o", str(out), "--speed", "fast", "--denoise", "auto"]
+        )
+        assert result.exit_code == 0, result.output
+        assert np.asarray(Image.open(out / "a.png")).mean() > image.mean() + 10
+        result = CliRunner().invoke(cli, [*base, "-o", str(tmp_path / "x"), "--denoise", "-1"])
+        assert result.exit_code != 0
+
+    def test_models_lists_the_default_speed(self):
+        from click.testing import CliRunner
+
+        from lowlight.cli.main import cli
+
+        result = CliRunner().invoke(cli, ["models"])
+        assert result.exit_code == 0, result.output
+        rows = {line.split()[0]: line.split() for line in result.output.splitlines() if line}
+        assert rows["lucent"][2] == "fast"
+        assert rows["identity"][2:4] == ["full", "only"]
+        assert rows["mirnet_small"][2] == "fast"

@@ -158,7 +158,7 @@ def estimate_transform(
     """
     size = working_size(*x.shape[-2:], working_pixels)
     small = F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
-    small = small.clamp_(0.0, 1.0)
+    small = small.clamp_(0.0, 1.0).contiguous()  # a channels-last input gives a channels-last copy
     enhanced = enhance_tensor_tiled(
         model, small, tile=tile, overlap=overlap, context_side=context_side
     )
@@ -226,6 +226,9 @@ def enhance_at_speed(
     pixels = fast_working_pixels(mode, config)
     height, width = x.shape[-2:]
     if transform is None and (pixels is None or height * width <= pixels):
+        if any(True for _ in model.parameters()):
+            # networks run 1.5x slower on a channels-last view (as enhance_files passes)
+            x = x.contiguous()
         y = enhance_tensor_tiled(
             model, x, tile=tile, overlap=overlap, context_side=context_side, context=context
         )
