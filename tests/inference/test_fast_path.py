@@ -122,6 +122,18 @@ class TestSpeedAndStrength:
         assert working_size(400, 600, 20_000) == (115, 173)
         assert working_size(10, 10, 1000) == (10, 10)
 
+    def test_working_copy_within_tile_area_runs_whole(self):
+        seen = []
+
+        class Recorder(Brighten):
+            def enhance_tensor(self, x, context=None):
+                seen.append(tuple(x.shape[-2:]))
+                return super().enhance_tensor(x, context)
+
+        x = _image(height=20, width=90)  # working copy 10x45 for 450 pixels
+        estimate_transform(Recorder(), x, working_pixels=450, tile=24, overlap=4)
+        assert seen == [(10, 45)]  # 450 <= 24 ** 2: one pass, although 45 > 24
+
     def test_resolve_speed(self):
         assert resolve_speed(Brighten(), None) == "full"
         assert resolve_speed(Brighten(), "fast") == "fast"

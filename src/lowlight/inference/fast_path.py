@@ -159,6 +159,11 @@ def estimate_transform(
     size = working_size(*x.shape[-2:], working_pixels)
     small = F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
     small = small.clamp_(0.0, 1.0).contiguous()  # a channels-last input gives a channels-last copy
+    # the tile bounds memory; a working copy of at most tile**2 pixels (1 MP fits 1024**2)
+    # runs whole even when one side exceeds it: two overlapping tiles of a 1155x866 copy
+    # would cost 1.7x the network's work
+    if size[0] * size[1] <= tile * tile:
+        tile = max(tile, *size)
     enhanced = enhance_tensor_tiled(
         model, small, tile=tile, overlap=overlap, context_side=context_side
     )
