@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
 from real_pairs import REPO, parse_entry
 
 DEFAULT_PHOTOS = (

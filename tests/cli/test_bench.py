@@ -144,3 +144,15 @@ def test_bad_size_and_conflicting_weights(tiny_model: str) -> None:
         cli, ["bench", "-m", tiny_model, "--random-init", "--weights", "x.pt"]
     )
     assert result.exit_code == 2 and "exclude" in result.output
+
+
+def test_bench_reports_the_photo_cost(tiny_model: str, tmp_path: Path) -> None:
+    path = tmp_path / "bench.json"
+    args = ["bench", "--model", tiny_model, "--random-init", "--size", "64x48", "--runs", "1"]
+    args += ["--warmup", "0", "--device", "cpu", "--photo-runs", "1", "--json", str(path)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "decode ms" in result.output and "forward ms" in result.output
+    photo = json.loads(path.read_text())["photo"]
+    assert len(photo) == 1 and photo[0]["width"] == 64 and photo[0]["speed"] == "full"
+    assert photo[0]["total_ms"] >= photo[0]["enhance_ms"] > 0

@@ -1,7 +1,8 @@
-"""``lowlight bench``: parameters, MACs, latency and peak memory of a model.
+"""``lowlight bench``: parameters, MACs, latency and peak memory of a model, and the
+end-to-end cost of a photo (decode, enhance at a speed mode, encode) beside the forward.
 
-What each figure measures is spelled out in :mod:`lowlight.profiling` and in the
-printed table's notes.
+What each figure measures is spelled out in :mod:`lowlight.profiling`,
+:mod:`lowlight.photo_cost` and in the printed table's notes.
 """
 
 from __future__ import annotations
@@ -46,6 +47,19 @@ DEFAULT_SIZES = ("600x400",)
     "--batch", type=click.IntRange(min=1), default=1, show_default=True, help="Images per forward."
 )
 @click.option(
+    "--photo-runs",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="Timed end-to-end photo runs per size (JPEG decode, enhance, encode); 0 skips them.",
+)
+@click.option(
+    "--speed",
+    type=click.Choice(["fast", "balanced", "full"]),
+    default=None,
+    help="Speed mode of the photo runs [default: the model's].",
+)
+@click.option(
     "--json",
     "json_path",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -62,6 +76,8 @@ def command(
     warmup: int,
     threads: int | None,
     batch: int,
+    photo_runs: int,
+    speed: str | None,
     json_path: Path | None,
 ) -> None:
     """Report a model's parameters, MACs, median/p90 latency and peak memory."""
@@ -116,11 +132,21 @@ def command(
         results=results,
         model_args=_parsed_args(model_args),
     )
-    click.echo(format_report(report))
+    photo = []
+    if photo_runs:
+        from lowlight.photo_cost import measure_photo_cost
+
+        photo = [
+            measure_photo_cost(model, w, h, speed=speed, runs=photo_runs) for w, h in parsed_sizes
+        ]
+    click.echo(format_report(report, photo))
     if json_path is not None:
+        from dataclasses import asdict
+
         from lowlight.evaluation.reports import atomic_write_text
 
-        atomic_write_text(json_path, json.dumps(report.to_dict(), indent=2, default=str) + "\n")
+        data = {**report.to_dict(), "photo": [asdict(cost) for cost in photo]}
+        atomic_write_text(json_path, json.dumps(data, indent=2, default=str) + "\n")
         click.echo(f"json: {json_path}")
 
 
@@ -140,8 +166,9 @@ def _check_sizes(sizes: list[tuple[int, int]], batch: int) -> None:
             )
 
 
-def format_report(report: Any) -> str:
-    """The bench report as plain text: a header, one table row per size, and notes."""
+def format_report(report: Any, photo: Any = ()) -> str:
+    """The bench report as plain text: a header, one table row per size, notes, and the
+    end-to-end photo table (``photo``: :class:`~lowlight.photo_cost.PhotoCost` per size)."""
     params = report.params
     lines = [
         f"model: {report.model}  weights: {report.weights}",
@@ -181,7 +208,38 @@ def format_report(report: Any) -> str:
         ops = sorted({op for r in report.results for op in r.macs_by_op})
         counted = ", ".join(ops) if ops else "none (no counted ops ran: 0 MACs)"
         lines.append(f"MACs: {report.mac_method}; ops seen: {counted}")
+    if photo:
+        lines += ["", *_photo_table(report, photo)]
     return "\n".join(lines)
+
+
+def _photo_table(report: Any, photo: Any) -> list[str]:
+    """End-to-end photo rows beside the forward's median latency of the same size."""
+    forward = {(r.width, r.height): r.latency.median_ms for r in report.results}
+    header = ["photo (WxH)", "speed", "decode ms", "enhance ms", "encode ms", "total ms"]
+    header.append("forward ms")
+    rows = [
+        [
+            f"{c.width}x{c.height}",
+            c.speed,
+            f"{c.decode_ms:.1f}",
+            f"{c.enhance_ms:.1f}",
+            f"{c.encode_ms:.1f}",
+            f"{c.total_ms:.1f}",
+            f"{forward.get((c.width, c.height), float('nan')):.1f}",
+        ]
+        for c in photo
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(h.rjust(w) for h, w in zip(header, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    lines.append(
+        f"photo: JPEG q95 of a synthetic photo, read_image -> enhance (speed mode, in place) -> "
+        f"write_image, median of {photo[0].runs} run(s) after a warm-up, in this process; "
+        "forward ms = the network alone at full resolution (table above)"
+    )
+    return lines
 
 
 def _weights_text(model: Any, weights: str) -> str:

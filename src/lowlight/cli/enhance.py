@@ -101,6 +101,36 @@ DEFAULT_TEMPORAL_SMOOTHING = 0.8  # lowlight.inference.video.DEFAULT_TEMPORAL_SM
     help="Videos: FFmpeg encoder (libx264, mpeg4, libvpx-vp9...); default: H.264 for "
     "mp4/m4v/mov/mkv, MPEG-4 for avi, VP9 for webm.",
 )
+@click.option(
+    "--speed",
+    type=click.Choice(["fast", "balanced", "full"]),
+    default=None,
+    help="fast / balanced: the network runs on a ~1 / ~4 MP copy and its effect is applied "
+    "at full resolution (photos in seconds; the model's denoising does not carry over, see "
+    "--denoise); full: the network at full resolution (tiled). Default: the model's own "
+    "(see `lowlight models`).",
+)
+@click.option(
+    "--strength",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0.0),
+    help="0 = the input, 1 = the model's result, above 1 = stronger (clipped).",
+)
+@click.option(
+    "--working-mp",
+    default=None,
+    type=click.FloatRange(min=0.01),
+    help="Fast path: megapixels the network sees (default: 1 for fast, 4 for balanced).",
+)
+@click.option(
+    "--denoise",
+    default="0",
+    show_default=True,
+    metavar="SIGMA|auto",
+    help="Fast path: edge-preserving denoise of the full-resolution input before the "
+    "model's effect is applied; noise std in 8-bit levels, 'auto' to estimate it, 0 = off.",
+)
 @click.option("--no-recursive", is_flag=True, help="Do not descend into sub-folders.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def command(
@@ -122,6 +152,10 @@ def command(
     temporal_smoothing: float,
     video_crf: int,
     video_codec: str | None,
+    speed: str | None,
+    strength: float,
+    working_mp: float | None,
+    denoise: str,
     no_recursive: bool,
     quiet: bool,
 ) -> None:
@@ -134,6 +168,7 @@ def command(
     is reported and the others are still written; the exit code is 1 if any file failed.
     """
     from lowlight.errors import LowlightError
+    from lowlight.inference.fast_path import FastPathConfig, resolve_speed
     from lowlight.inference.files import RunSummary, enhance_files, plan_outputs
     from lowlight.io.formats import is_video_path
     from lowlight.io.listing import list_media
@@ -149,6 +184,12 @@ def command(
     images = [pair for pair in pairs if not is_video_path(pair[0])]
     model = load_model_from_options(model_name, weights, device, model_args)
     apply_prompt(model, model_name, prompt)
+    fast = FastPathConfig(
+        working_pixels=None if working_mp is None else round(working_mp * 1e6),
+        denoise=_parse_denoise(denoise),
+    )
+    speed = resolve_speed(model, speed)
+    speeds = {"speed": speed, "strength": strength, "fast": fast}
     summary = RunSummary()
     if images:
         with _Progress(len(images), "img", quiet) as progress:
@@ -164,6 +205,7 @@ def command(
                 max_pixels=max_pixels,
                 quality=quality,
                 on_result=progress.on_result,
+                **speeds,
             )
         summary.results += done.results
         summary.seconds += done.seconds
@@ -184,10 +226,11 @@ def command(
                 on_result=progress.on_result,
                 progress=progress.on_frame,
                 max_pixels=max_pixels,
+                **speeds,
             )
         summary.results += done.results
         summary.seconds += done.seconds
-    click.echo(f"{model_name} on {model.device}: {summary.line()} -> {out_dir}")
+    click.echo(f"{model_name} ({speed}) on {model.device}: {summary.line()} -> {out_dir}")
     notes = [r for r in summary.results if r.status == "written" and "dropped" in r.message]
     if notes and quiet:  # without -q they were printed as they happened
         for result in notes:
@@ -229,6 +272,23 @@ def _single_file_output(
     if fmt is not None and format_from_path(out) != format_from_name(fmt):
         raise LowlightError(f"--format {fmt} contradicts the output file name {out}")
     return [(src, out)]
+
+
+def _parse_denoise(text: str) -> float | str:
+    """``--denoise``: ``auto`` or a non-negative number of 8-bit levels."""
+    from lowlight.errors import ConfigError
+
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(
+            f"--denoise takes a noise std in 8-bit levels or 'auto', got {text!r}"
+        ) from None
+    if value < 0:
+        raise ConfigError(f"--denoise must be >= 0, got {value}")
+    return value
 
 
 class _Progress:

@@ -12,7 +12,8 @@ import numpy as np
 import torch
 
 from lowlight.errors import LowlightError
-from lowlight.inference.tiling import DEFAULT_OVERLAP, DEFAULT_TILE, enhance_tensor_tiled
+from lowlight.inference.fast_path import DEFAULT_FAST, FastPathConfig, enhance_at_speed
+from lowlight.inference.tiling import DEFAULT_OVERLAP, DEFAULT_TILE
 
 if TYPE_CHECKING:
     from lowlight.models.base import EnhancementModel
@@ -123,6 +124,9 @@ def enhance_files(
     overlap: int = DEFAULT_OVERLAP,
     max_pixels: int | None = None,
     quality: int = 95,
+    speed: str | None = None,
+    strength: float = 1.0,
+    fast: FastPathConfig = DEFAULT_FAST,
     on_result: Callable[[FileResult], None] | None = None,
 ) -> RunSummary:
     """Enhance ``(source, output)`` pairs; images of equal size are batched up to ``batch_size``.
@@ -130,7 +134,12 @@ def enhance_files(
     Each file is read, enhanced (tiled when large) and written atomically in the source's
     mode and bit depth (or ``fmt``/``bit_depth``). An existing output is skipped unless
     ``overwrite``. A file that cannot be read or written is recorded as failed and the run
-    continues. ``on_result`` is called once per file (progress reporting).
+    continues. ``on_result`` is called once per file (progress reporting). ``speed``,
+    ``strength`` and ``fast``: see :func:`~lowlight.inference.fast_path.enhance_at_speed`.
+
+    Memory: the decoded float image is viewed as ``(1, 3, H, W)`` without a copy (channels
+    last) and the fast path writes its result into it, so a photo costs about one float
+    copy plus the encoder's buffers.
     """
     from lowlight.io import read_image, write_image
 
@@ -147,18 +156,27 @@ def enhance_files(
     def flush() -> None:
         if not pending:
             return
-        batch = torch.from_numpy(np.stack([d.rgb.transpose(2, 0, 1) for _, _, d in pending])).to(
-            model.device
-        )
+        batch = _as_batch([d.rgb for _, _, d in pending], model.device)
         try:
-            out = enhance_tensor_tiled(model, batch, tile=tile, overlap=overlap)
+            out = enhance_at_speed(
+                model,
+                batch,
+                speed=speed,
+                strength=strength,
+                tile=tile,
+                overlap=overlap,
+                config=fast,
+                in_place=True,
+            )
         except Exception as exc:  # noqa: BLE001 - one bad batch must not end the run
             for src, dst, _ in pending:
                 record(FileResult(src, dst, "failed", f"enhancement failed: {exc}"))
             pending.clear()
             return
+        del batch
         rgb = out.permute(0, 2, 3, 1).float().cpu().numpy()
         for (src, dst, data), image in zip(pending, rgb, strict=True):
+            data.rgb = np.empty((0, 0, 3), np.float32)  # the pixels live on in ``rgb`` only
             try:
                 write_image(
                     dst,
@@ -198,3 +216,10 @@ def enhance_files(
     flush()
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def _as_batch(images: Sequence[np.ndarray], device: torch.device) -> torch.Tensor:
+    """``N`` arrays ``(H, W, 3)`` float32 -> ``(N, 3, H, W)`` on ``device``; one image on the
+    CPU is a channels-last view of its array (no copy)."""
+    stacked = images[0][None] if len(images) == 1 else np.stack(images)
+    return torch.from_numpy(stacked).permute(0, 3, 1, 2).to(device)

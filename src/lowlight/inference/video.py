@@ -25,8 +25,13 @@ are resampled to each tile). Choices made here:
 * only context values with one entry per frame (first dimension = batch) are smoothed;
   other values pass through;
 * ``temporal_smoothing=0`` turns all this off: each frame then goes through exactly the
-  image path (:func:`~lowlight.inference.tiling.enhance_tensor_tiled`). Models without a
-  context are enhanced per frame in either case.
+  image path (:func:`~lowlight.inference.fast_path.enhance_at_speed`). Models without a
+  context are enhanced per frame in either case;
+* in the fast path (frames larger than the speed mode's working size, see
+  :mod:`lowlight.inference.fast_path`) the *transform* is what is smoothed: the per-frame
+  affine coefficient maps ``{"a", "b"}`` at the working resolution go through the same
+  moving average and scene-cut restart, so the whole effect of the model, not only its
+  context, is steadied.
 
 What it does and does not do, measured on static synthetic clips (flicker = frame-to-frame
 standard deviation of the mean output luma). It removes the part of the flicker that comes
@@ -57,12 +62,19 @@ from torch import Tensor
 from lowlight.color import luma
 from lowlight.contract import Context
 from lowlight.errors import ConfigError, LowlightError
+from lowlight.inference.fast_path import (
+    DEFAULT_FAST,
+    FastPathConfig,
+    enhance_at_speed,
+    estimate_transform,
+    fast_working_pixels,
+    resolve_speed,
+)
 from lowlight.inference.files import FileResult, RunSummary
 from lowlight.inference.tiling import (
     DEFAULT_CONTEXT_SIDE,
     DEFAULT_OVERLAP,
     DEFAULT_TILE,
-    enhance_tensor_tiled,
 )
 from lowlight.layers.padding import downscale_to_max_side
 
@@ -235,6 +247,7 @@ class FrameEnhancer:
         tile, overlap: tiled inference for frames larger than ``tile`` (see
             :func:`~lowlight.inference.tiling.enhance_tensor_tiled`).
         context_side: longer side of the downscaled copy the context is estimated on.
+        speed, strength, fast: see :func:`~lowlight.inference.fast_path.enhance_at_speed`.
     """
 
     def __init__(
@@ -246,10 +259,14 @@ class FrameEnhancer:
         tile: int = DEFAULT_TILE,
         overlap: int = DEFAULT_OVERLAP,
         context_side: int = DEFAULT_CONTEXT_SIDE,
+        speed: str | None = None,
+        strength: float = 1.0,
+        fast: FastPathConfig = DEFAULT_FAST,
     ) -> None:
         self.model = model
         self.smoother = ContextSmoother(temporal_smoothing, scene_cut_threshold)
         self.tile, self.overlap, self.context_side = tile, overlap, context_side
+        self.speed, self.strength, self.fast = resolve_speed(model, speed), strength, fast
 
     def reset(self) -> None:
         """Start a new video."""
@@ -259,9 +276,26 @@ class FrameEnhancer:
     def enhance(self, frames: Tensor) -> Tensor:
         """Enhance the next ``(N, 3, H, W)`` frames (in ``[0, 1]``, on the model's device);
         returns ``(N, 3, H, W)`` in ``[0, 1]``."""
+        height, width = frames.shape[-2:]
+        pixels = fast_working_pixels(self.speed, self.fast)
+        options = {"tile": self.tile, "overlap": self.overlap, "context_side": self.context_side}
+        if pixels is not None and height * width > pixels and self.strength != 0.0:
+            transform = estimate_transform(
+                self.model, frames, working_pixels=pixels, config=self.fast, **options
+            )
+            if self.smoother.momentum > 0.0:
+                transform = self.smoother(transform, thumbnails(frames))
+            return enhance_at_speed(
+                self.model,
+                frames,
+                speed=self.speed,
+                strength=self.strength,
+                config=self.fast,
+                transform=transform,
+                **options,
+            )
         context = None
         if self.smoother.momentum > 0.0:
-            height, width = frames.shape[-2:]
             whole = not self.model.tileable or (height <= self.tile and width <= self.tile)
             # the context the image path uses: of the whole frame when it runs in one pass,
             # else of a copy downscaled to context_side (see enhance_tensor_tiled)
@@ -269,13 +303,13 @@ class FrameEnhancer:
             context = self.model.estimate_context(source)
             if context is not None:
                 context = self.smoother(context, thumbnails(source))
-        return enhance_tensor_tiled(
+        return enhance_at_speed(
             self.model,
             frames,
-            tile=self.tile,
-            overlap=self.overlap,
-            context_side=self.context_side,
+            speed="full",
+            strength=self.strength,
             context=context,
+            **options,
         )
 
     def __call__(self, frames: np.ndarray) -> np.ndarray:
@@ -297,6 +331,9 @@ def enhance_video(
     tile: int = DEFAULT_TILE,
     overlap: int = DEFAULT_OVERLAP,
     context_side: int = DEFAULT_CONTEXT_SIDE,
+    speed: str | None = None,
+    strength: float = 1.0,
+    fast: FastPathConfig = DEFAULT_FAST,
     crf: int | None = None,
     codec: str | None = None,
     copy_audio: bool = True,
@@ -313,6 +350,8 @@ def enhance_video(
         batch_size: consecutive frames enhanced together.
         temporal_smoothing, scene_cut_threshold: context smoothing (module docstring).
         tile, overlap, context_side: tiled inference for large frames.
+        speed, strength, fast: speed mode, strength and fast-path settings (see
+            :func:`~lowlight.inference.fast_path.enhance_at_speed`).
         crf: constant rate factor (x264 scale, default
             :data:`~lowlight.io.video.DEFAULT_CRF`); codec: encoder name or ``None`` for the
             container's default; copy_audio: copy audio streams where possible.
@@ -335,6 +374,9 @@ def enhance_video(
         tile=tile,
         overlap=overlap,
         context_side=context_side,
+        speed=speed,
+        strength=strength,
+        fast=fast,
     )
     encoding = VideoEncoding(
         codec=codec, crf=DEFAULT_CRF if crf is None else crf, copy_audio=copy_audio
@@ -368,6 +410,9 @@ def enhance_video_files(
     temporal_smoothing: float = DEFAULT_TEMPORAL_SMOOTHING,
     tile: int = DEFAULT_TILE,
     overlap: int = DEFAULT_OVERLAP,
+    speed: str | None = None,
+    strength: float = 1.0,
+    fast: FastPathConfig = DEFAULT_FAST,
     crf: int | None = None,
     codec: str | None = None,
     overwrite: bool = False,
@@ -397,6 +442,9 @@ def enhance_video_files(
                 "temporal_smoothing": temporal_smoothing,
                 "tile": tile,
                 "overlap": overlap,
+                "speed": speed,
+                "strength": strength,
+                "fast": fast,
                 "crf": crf,
                 "codec": codec,
                 "overwrite": overwrite,

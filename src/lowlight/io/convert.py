@@ -85,7 +85,11 @@ def float_to_array(
     if target not in _INT_MAX and not np.issubdtype(target, np.floating):
         raise ValueError(f"dtype must be uint8, uint16 or a float dtype, got {target}")
 
-    if not np.isfinite(rgb).all() or (alpha is not None and not np.isfinite(alpha).all()):
+    if alpha is not None and not np.isfinite(alpha).all():
+        raise ValueError("image array contains NaN or infinite values")
+    if channels == 3 and target in _INT_MAX:
+        return _rgb_to_int(rgb, target)
+    if not np.isfinite(rgb).all():
         raise ValueError("image array contains NaN or infinite values")
     colour = np.clip(rgb.astype(np.float32, copy=False), 0.0, 1.0)
     if channels in (1, 2):
@@ -96,6 +100,28 @@ def float_to_array(
         colour = np.concatenate([colour, a[:, :, None]], axis=2)
     out = _from_unit_float(colour, target)
     return out[:, :, 0] if channels == 1 else out
+
+
+ROWS_PER_BLOCK = 256
+"""Rows converted at a time by :func:`_rgb_to_int` (bounds its float temporaries)."""
+
+
+def _rgb_to_int(rgb: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``(H, W, 3)`` float -> ``dtype`` by blocks of rows: the same values as clipping,
+    scaling and rounding the whole image, with float temporaries of one block only (a
+    48 MP photo would otherwise need two more full-size float copies).
+
+    Raises:
+        ValueError: non-finite values.
+    """
+    out = np.empty(rgb.shape, dtype)
+    for y0 in range(0, rgb.shape[0], ROWS_PER_BLOCK):
+        block = rgb[y0 : y0 + ROWS_PER_BLOCK].astype(np.float32, copy=False)
+        if not np.isfinite(block).all():
+            raise ValueError("image array contains NaN or infinite values")
+        values = np.clip(block, 0.0, 1.0)
+        out[y0 : y0 + ROWS_PER_BLOCK] = _from_unit_float(values, dtype)
+    return out
 
 
 def luma(rgb: np.ndarray) -> np.ndarray:
@@ -110,7 +136,9 @@ def _to_unit_float(array: np.ndarray) -> np.ndarray:
     """Integer or float array -> float32 in ``[0, 1]`` (same shape)."""
     maximum = _INT_MAX.get(array.dtype)
     if maximum is not None:
-        return array.astype(np.float32) * np.float32(1.0 / maximum)
+        values = array.astype(np.float32)
+        values *= np.float32(1.0 / maximum)  # in place: one float copy of a photo, not two
+        return values
     if np.issubdtype(array.dtype, np.floating):
         values = array.astype(np.float32)
         if not np.isfinite(values).all():
@@ -120,8 +148,11 @@ def _to_unit_float(array: np.ndarray) -> np.ndarray:
 
 
 def _from_unit_float(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """float in ``[0, 1]`` (already clipped) -> ``dtype``, rounding to nearest for integers."""
+    """float in ``[0, 1]`` (already clipped) -> ``dtype``, rounding to nearest for integers.
+
+    ``values`` is overwritten (it is always a fresh array made by :func:`float_to_array`)."""
     maximum = _INT_MAX.get(dtype)
     if maximum is None:
         return values.astype(dtype)
-    return np.round(values * np.float32(maximum)).astype(dtype)
+    values *= np.float32(maximum)  # in place: ``values`` is the caller's own temporary
+    return np.round(values, out=values).astype(dtype)

@@ -46,6 +46,15 @@ class EnhancementModel(nn.Module):
     """Whether large images may be split into overlapping tiles. Models that are cheap on
     the whole frame (classical operators) set ``False`` and always see the whole image."""
 
+    fast_path: bool = True
+    """Whether the fast path may run this model (network on a downscaled copy, its effect
+    applied at full resolution as a local affine transform; see
+    :mod:`lowlight.inference.fast_path`). ``False`` opts out: every speed runs the model
+    at full resolution."""
+
+    default_speed: str = "full"
+    """Speed mode used when none is asked for: ``fast``, ``balanced`` or ``full``."""
+
     def forward(self, x: Tensor, context: Context | None = None) -> Tensor:
         check_image_batch(x)
         weights_dtype = _float_parameter_dtype(self)
@@ -80,15 +89,52 @@ class EnhancementModel(nn.Module):
         """
         return None
 
-    def enhance(self, image: Any, **options: Any) -> Any:
+    def enhance(
+        self,
+        image: Any,
+        *,
+        speed: str | None = None,
+        strength: float = 1.0,
+        tile: int = 1024,
+        overlap: int = 64,
+        context_side: int = 512,
+        working_pixels: int | None = None,
+        denoise: float | str = 0.0,
+    ) -> Any:
         """Enhance a path, PIL image, numpy array ``(H, W, 3)`` or tensor ``(B, 3, H, W)``.
 
-        Returns the same kind as the input (a path gives a PIL image). Large images are
-        tiled; see :func:`lowlight.inference.enhance_any` for ``options``.
+        Returns the same kind as the input (a path gives a PIL image).
+
+        Args:
+            image: what to enhance.
+            speed: ``"fast"`` / ``"balanced"`` (the network runs on a copy of about 1 / 4
+                megapixels and its effect is applied at full resolution), ``"full"`` (the
+                network at full resolution); ``None``: the model's :attr:`default_speed`.
+            strength: ``0`` returns the input, ``1`` the model's result, above ``1``
+                exaggerates it (clipped to ``[0, 1]``).
+            tile, overlap: images larger than ``tile`` pixels per side go through the
+                network in overlapping tiles (:data:`lowlight.inference.DEFAULT_TILE`,
+                :data:`~lowlight.inference.DEFAULT_OVERLAP`).
+            context_side: longer side of the copy whole-image context is estimated on when
+                tiling (:data:`~lowlight.inference.DEFAULT_CONTEXT_SIDE`).
+            working_pixels: the fast path's working size instead of the speed mode's.
+            denoise: fast path only: ``0`` off, a noise std in 8-bit levels, or ``"auto"``
+                (a cheap full-resolution denoise; the model's own denoising does not
+                transfer from the working size).
         """
         from lowlight.inference import enhance_any
 
-        return enhance_any(self, image, **options)
+        return enhance_any(
+            self,
+            image,
+            speed=speed,
+            strength=strength,
+            tile=tile,
+            overlap=overlap,
+            context_side=context_side,
+            working_pixels=working_pixels,
+            denoise=denoise,
+        )
 
     @property
     def device(self) -> torch.device:

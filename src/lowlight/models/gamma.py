@@ -134,6 +134,8 @@ class GammaCorrection(EnhancementModel):
     """
 
     tileable = True
+    fast_path = False
+    """A global per-pixel curve is already as cheap as the fast path's transform."""
 
     def __init__(
         self,

@@ -30,6 +30,8 @@ class Identity(EnhancementModel):
     """
 
     tileable = False
+    fast_path = False
+    """Nothing to speed up: the identity is the cost of decoding and encoding alone."""
 
     def enhance_tensor(self, x: Tensor, context: Context | None = None) -> Tensor:
         return x

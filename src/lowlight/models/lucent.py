@@ -173,6 +173,9 @@ class LucentVisionNet(EnhancementModel):
     """
 
     tileable = True
+    default_speed = "fast"
+    """Photos: curves fitted on a ~1 MP copy (LOL-v1 eval15 at the 12 MP ratio: no PSNR loss,
+    see ``benchmarks/results/fast_path_fidelity``)."""
     pad_multiple = 1
     """No padding by the base class: :meth:`curve_maps` pads whatever it is given (the image
     or its downscaled copy) to a multiple of the largest scale and crops the maps back, and

@@ -155,6 +155,10 @@ class NaLSuper(EnhancementModel):
         - Output: ``(B, 3, H, W)`` in ``[0, 1]``.
     """
 
+    default_speed = "fast"
+    """Photos: the network on a ~1 MP copy, its effect applied at full resolution; its
+    denoising does not carry over (``--speed full`` or ``--denoise auto``)."""
+
     def __init__(
         self,
         channels: int = 64,
