@@ -279,8 +279,10 @@ def test_exported_weights_run_without_any_text_encoder(tmp_path, no_text_package
     from lowlight.train.config import load_config
     from lowlight.train.export import export_weights
 
+    from lowlight.recipes import recipe_path
+
     config = load_config(
-        "configs/nalsuper_small_synth.yaml",
+        recipe_path("nalsuper_small_synth"),
         ["model.args.channels=4", "model.args.num_blocks=2", "train.out_dir=" + str(tmp_path)],
     )
     model = lowlight.build(config.model.name, **config.model.args).eval()

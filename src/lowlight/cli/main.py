@@ -24,6 +24,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("lowlight.cli.demo", "Enhance synthesised dark photos and write a contact sheet."),
     "train": ("lowlight.cli.train", "Train a model from a YAML recipe."),
     "synth": ("lowlight.cli.synth", "Synthesise low-light/normal pairs from well-exposed photos."),
+    "export": ("lowlight.cli.export", "Export a model to ONNX (any size, verified)."),
+    "serve": ("lowlight.cli.serve", "A local web page to enhance photos in the browser."),
 }
 
 
