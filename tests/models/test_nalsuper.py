@@ -276,10 +276,9 @@ def test_prompt_buffers_round_trip_through_safetensors(encoder, tmp_path):
 
 
 def test_exported_weights_run_without_any_text_encoder(tmp_path, no_text_packages):
+    from lowlight.recipes import recipe_path
     from lowlight.train.config import load_config
     from lowlight.train.export import export_weights
-
-    from lowlight.recipes import recipe_path
 
     config = load_config(
         recipe_path("nalsuper_small_synth"),
