@@ -9,7 +9,7 @@ model has them; the full ``mirnet`` and ``nalsuper`` are random-initialised (no 
 ship) and checked at small sizes only unless ``--full-latency`` (a 600x400 pass of each
 takes minutes on one CPU thread).
 
-    python benchmarks/onnx_export.py                       # ~3 min on one thread
+    python benchmarks/onnx_export.py                       # ~8 min on one idle thread
     python benchmarks/onnx_export.py --full-latency        # + full MIRNet/NaLSuper at 600x400 (~15 min)
 
 Writes ``benchmarks/results/onnx_export/onnx_export.{json,md}``.
