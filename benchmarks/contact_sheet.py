@@ -30,7 +30,9 @@ def main() -> None:
     parser.add_argument("--entry", action="append", required=True)
     parser.add_argument("--samples", type=Path, default=REPO.parent / "shared/data/sci_samples")
     parser.add_argument("--photo", action="append", help="Paths relative to --samples.")
-    parser.add_argument("--every", type=int, default=0, help="Instead of --photo: every N-th photo.")
+    parser.add_argument(
+        "--every", type=int, default=0, help="Instead of --photo: every N-th photo."
+    )
     parser.add_argument("--cell-height", type=int, default=200)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()

@@ -1,6 +1,6 @@
 """IRLE ablations at equal steps, and the noise each enhancer leaves at matched brightness.
 
-Each variant trains ``--config`` (default ``configs/irle_small_sice.yaml``) for ``--steps``
+Each variant trains ``--config`` (a shipped recipe name or a YAML path; default ``irle_small_sice``) for ``--steps``
 steps with one flag changed (same seed, data order and schedule; the trainer's own
 validation off), then ``lowlight eval`` scores its exported weights on ``--data``
 (LOL-v1 eval15 by default: full frames, 8-bit quantised, RGB PSNR and MATLAB SSIM,
@@ -100,7 +100,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--config", default="configs/irle_small_sice.yaml")
+    parser.add_argument("--config", default="irle_small_sice")
     parser.add_argument("--data", type=Path, default=DATA / "lol_v1" / "eval15")
     parser.add_argument("--runs", type=Path, default=Path("runs/irle_ablation"))
     parser.add_argument("--report", type=Path, default=Path("benchmarks/results/irle_ablation"))
@@ -120,9 +120,10 @@ def main() -> None:
     from lowlight.data.pairs import find_pairs
     from lowlight.io import read_image
     from lowlight.metrics.noise_level import noise_sigma
+    from lowlight.recipes import resolve_recipe
     from lowlight.train.config import load_config
 
-    model_name = load_config(args.config).model.name
+    model_name = load_config(resolve_recipe(args.config)).model.name
     shown = os.path.relpath(args.data.resolve(), REPO)
     variants = {k: v for k, v in VARIANTS.items() if args.only is None or k in args.only}
     rows, weights = [], {}

@@ -1,7 +1,7 @@
 """Backbone against backbone + LFPV at equal budget, scored with ``lowlight eval``.
 
 For each backbone (``--backbone``, repeatable) and seed (``--seeds``), trains
-``configs/<backbone>_synth_lfpv.yaml`` twice for ``--steps`` steps: once as it is (LFPV) and
+the shipped recipe ``<backbone>_synth_lfpv`` twice for ``--steps`` steps: once as it is (LFPV) and
 once with ``--set plugins=[]`` (plain). Everything else is the same recipe: objective,
 optimiser, schedule, steps, batch, and, through the seed, the backbone's initialisation
 (the plug-in is built after the backbone) and the data stream (each sample's crop,
@@ -51,7 +51,9 @@ def train(backbone: str, variant: str, seed: int, steps: int, threads: int, root
     exported = list((out / "export").glob("*.safetensors"))
     if exported:
         return exported[0]
-    config = REPO / "configs" / f"{backbone}_synth_lfpv.yaml"
+    from lowlight.recipes import recipe_path
+
+    config = recipe_path(f"{backbone}_synth_lfpv")
     cmd = [sys.executable, "-m", "lowlight", "train", str(config), "--out-dir", str(out)]
     cmd += ["--steps", str(steps), "-q"]
     log_every = max(1, min(25, steps // 4))
@@ -145,7 +147,7 @@ def table(rows: list[dict], args: argparse.Namespace) -> str:
         "",
         f"Command: `python benchmarks/lfpv_compare.py {' '.join(f'--backbone {b}' for b in args.backbone)} "
         f"--seeds {' '.join(map(str, args.seeds))} --steps {args.steps} --threads {args.threads}"
-        f"{''.join(f' --data {d}' for d in shown[1:])}`. Recipe configs/<backbone>_synth_lfpv.yaml, "
+        f"{''.join(f' --data {d}' for d in shown[1:])}`. Recipe <backbone>_synth_lfpv, "
         "plain = the same with `plugins=[]`; same seed, steps and data stream per pair. "
         "Scores by `lowlight eval` (8-bit, RGB PSNR / MATLAB SSIM; GT-mean beside).",
         "",
@@ -201,11 +203,12 @@ def timing(backbone: str, steps: int, threads: int) -> dict[str, float]:
     sys.path.insert(0, str(REPO / "src"))
     from lowlight.api import build
     from lowlight.plugins import wrap_model
+    from lowlight.recipes import recipe_path
     from lowlight.registry import OBJECTIVES
     from lowlight.train.config import load_config
 
     torch.set_num_threads(threads)
-    cfg = load_config(REPO / "configs" / f"{backbone}_synth_lfpv.yaml")
+    cfg = load_config(recipe_path(f"{backbone}_synth_lfpv"))
     crop, batch = cfg.data.train.crop or 128, cfg.data.train.batch_size
     runs = {}
     for variant, plugins in (("plain", []), ("lfpv", cfg.plugins)):

@@ -1,7 +1,7 @@
 """LucentVisionNet variants from short runs of equal length: the seed's ablations, and the
 recipe search that chose the shipped settings.
 
-Each variant trains ``configs/lucent_sice.yaml`` for ``--steps`` steps with its flags
+Each variant trains ``src/lowlight/recipes/lucent_sice.yaml`` for ``--steps`` steps with its flags
 changed (the trainer's own validation off), then ``lowlight eval`` scores its exported
 weights on ``--data`` (full frames, 8-bit quantised, RGB PSNR and MATLAB SSIM,
 GT-mean beside). A variant whose run folder already holds exported weights is scored
@@ -113,7 +113,7 @@ def main() -> None:
     )
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--config", default="configs/lucent_sice.yaml")
+    parser.add_argument("--config", default="lucent_sice")
     parser.add_argument("--data", type=Path, default=DATA / "lol_v1" / "eval15")
     parser.add_argument("--runs", type=Path, default=None, help="default: runs/lucent_<set>")
     parser.add_argument("--report", type=Path, default=Path("benchmarks/results/lucent_ablation"))

@@ -1,6 +1,6 @@
 """Does the noise model of the synthesis help on real data? MIRNet-small with and without it.
 
-Two runs of ``configs/mirnet_small_synth.yaml`` that differ only in
+Two runs of ``src/lowlight/recipes/mirnet_small_synth.yaml`` that differ only in
 ``data.train.args.noise`` (same seed, data order, exposure and colour draws, length and
 optimiser) are scored on LOL-v1 eval15 (real dark inputs): PSNR / SSIM with the evaluation
 protocol (8-bit quantised, RGB, full frame, MATLAB SSIM; GT-mean beside), and the noise the
@@ -10,7 +10,7 @@ in the flattest 20 % of blocks; the references' own level is printed beside).
 The two runs (about 25 min each on one CPU thread)::
 
     for noise in true false; do
-      lowlight train configs/mirnet_small_synth.yaml --set train.threads=1 --set train.steps=800 \\
+      lowlight train mirnet_small_synth --set train.threads=1 --set train.steps=800 \\
         --set train.val_every=800 --set optim.lr=5.0e-4 --set data.train.args.noise=$noise \\
         --set name=mirnet_small_abl_noise_$noise --set train.out_dir=runs/mirnet_abl_noise_$noise
     done

@@ -119,3 +119,16 @@ def test_errors_are_one_line(
         main(["train", str(recipe), "--steps", "1", "--out-dir", out, "-q"])
     assert info.value.code == 2
     assert "pass --resume" in capsys.readouterr().err
+
+
+def test_a_shipped_recipe_by_name_from_any_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(
+        cli, ["train", "lucent_sice", "--print-config", "--set", "train.steps=2"]
+    )
+    assert result.exit_code == 0, result.output
+    printed = yaml.safe_load(result.output)
+    assert printed["name"] == "lucent_sice" and printed["train"]["steps"] == 2
+    assert printed["model"]["name"] == "lucent"

@@ -390,7 +390,9 @@ class TestPixelLimit:
             read_image(path)
 
     def test_default(self) -> None:
-        assert DEFAULT_MAX_PIXELS == 48_000_000  # 4 GiB at ~85 MiB per megapixel (benchmarks/peak_memory.py)
+        assert (
+            DEFAULT_MAX_PIXELS == 48_000_000
+        )  # 4 GiB at ~85 MiB per megapixel (benchmarks/peak_memory.py)
         with pytest.raises(ConfigError):
             read_image("whatever.png", max_pixels=0)
 

@@ -276,11 +276,12 @@ def test_prompt_buffers_round_trip_through_safetensors(encoder, tmp_path):
 
 
 def test_exported_weights_run_without_any_text_encoder(tmp_path, no_text_packages):
+    from lowlight.recipes import recipe_path
     from lowlight.train.config import load_config
     from lowlight.train.export import export_weights
 
     config = load_config(
-        "configs/nalsuper_small_synth.yaml",
+        recipe_path("nalsuper_small_synth"),
         ["model.args.channels=4", "model.args.num_blocks=2", "train.out_dir=" + str(tmp_path)],
     )
     model = lowlight.build(config.model.name, **config.model.args).eval()

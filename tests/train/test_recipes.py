@@ -1,4 +1,5 @@
-"""Every shipped recipe in configs/ parses and names registered models and objectives."""
+"""Every shipped recipe (src/lowlight/recipes/) parses and names registered models and objectives;
+bare names resolve to them."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ from lowlight.registry import MODELS, OBJECTIVES
 from lowlight.train.config import load_config
 
 REPO = Path(__file__).resolve().parents[2]
-RECIPES = sorted((REPO / "configs").glob("*.yaml"))
+RECIPES = sorted((REPO / "src" / "lowlight" / "recipes").glob("*.yaml"))
 
 
 def test_there_are_recipes() -> None:
-    assert RECIPES, "configs/ holds no YAML recipes"
+    assert RECIPES, "src/lowlight/recipes/ holds no YAML recipes"
 
 
 @pytest.mark.parametrize("path", RECIPES, ids=[p.name for p in RECIPES])
@@ -65,3 +66,26 @@ def test_recipe_data_exists(path: Path, shared_data: Path, monkeypatch: pytest.M
     assert len(build_train_dataset(cfg.data.train)) > 0
     if cfg.data.val is not None:
         assert len(build_val_dataset(cfg.data.val)) > 0
+
+
+def test_bare_names_resolve_to_shipped_recipes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lowlight.errors import ConfigError
+    from lowlight.recipes import list_recipes, resolve_recipe
+
+    monkeypatch.chdir(tmp_path)  # outside the checkout: no configs/ folder anywhere near
+    assert "lucent_sice" in list_recipes()
+    assert {p.stem for p in RECIPES} == set(list_recipes())
+    assert (
+        resolve_recipe("lucent_sice").read_text()
+        == (RECIPES[0].parent / "lucent_sice.yaml").read_text()
+    )
+    assert resolve_recipe("lucent_sice.yaml").name == "lucent_sice.yaml"
+    own = tmp_path / "mine.yaml"
+    own.write_text((RECIPES[0].parent / "lucent_sice.yaml").read_text())
+    assert resolve_recipe(str(own)) == own  # a path still wins
+    with pytest.raises(ConfigError, match="lucent_sice"):
+        resolve_recipe("no_such_recipe")
+    with pytest.raises(ConfigError, match="not found"):
+        resolve_recipe("some/dir/missing.yaml")

@@ -132,6 +132,21 @@ DEFAULT_TEMPORAL_SMOOTHING = 0.8  # lowlight.inference.video.DEFAULT_TEMPORAL_SM
     "model's effect is applied; noise std in 8-bit levels, 'auto' to estimate it, 0 = off.",
 )
 @click.option("--no-recursive", is_flag=True, help="Do not descend into sub-folders.")
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="ray: model actors on Ray Data (images; $RAY_ADDRESS for a cluster; needs "
+    "'lowlight[ray]').",
+)
+@click.option(
+    "--actors",
+    default=2,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="--engine ray: model actors (one CPU, or one GPU with --device cuda, each).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def command(
     inputs: tuple[str, ...],
@@ -157,6 +172,8 @@ def command(
     working_mp: float | None,
     denoise: str,
     no_recursive: bool,
+    engine: str,
+    actors: int,
     quiet: bool,
 ) -> None:
     """Enhance INPUTS (files, folders, globs) into OUTPUT, mirroring the input tree.
@@ -180,6 +197,17 @@ def command(
     if not items:
         raise LowlightError(f"no images or videos found in {', '.join(inputs)}")
     pairs = _single_file_output(items, out_dir, fmt) or plan_outputs(items, out_dir, fmt)
+    if engine == "ray":
+        from lowlight.cli._common import parse_key_values
+        from lowlight.cli._enhance_ray import run_ray
+
+        bits = int(bit_depth) if bit_depth else None
+        return run_ray(
+            pairs, out_dir, model_name=model_name, weights=weights, device=device,
+            model_args=parse_key_values(model_args), prompt=prompt, actors=actors, quiet=quiet,
+            fmt=fmt, bit_depth=bits, overwrite=overwrite, batch_size=batch_size, tile=tile,
+            overlap=overlap, max_pixels=max_pixels, quality=quality,
+        )  # fmt: skip
     videos = [pair for pair in pairs if is_video_path(pair[0])]
     images = [pair for pair in pairs if not is_video_path(pair[0])]
     model = load_model_from_options(model_name, weights, device, model_args)

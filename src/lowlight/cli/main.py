@@ -29,6 +29,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "lowlight.cli.sequence_pairs",
         "Real dark/reference pairs from multi-exposure scenes (SICE), with a grouping report.",
     ),
+    "export": ("lowlight.cli.export", "Export a model to ONNX (any size, verified)."),
+    "serve": ("lowlight.cli.serve", "A local web page to enhance photos in the browser."),
 }
 
 

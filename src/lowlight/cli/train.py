@@ -2,7 +2,7 @@
 
 Data parallel over several processes (CPU gloo or CUDA nccl)::
 
-    torchrun --nproc_per_node 2 -m lowlight train configs/lucent_sice.yaml
+    torchrun --nproc_per_node 2 -m lowlight train lucent_sice
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import click
 
 
 @click.command("train")
-@click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("config_path", metavar="RECIPE")
 @click.option("--resume", is_flag=True, help="Continue the run in out_dir from its last.ckpt.")
 @click.option(
     "--set",
@@ -37,7 +37,7 @@ import click
 @click.option("--print-config", is_flag=True, help="Print the resolved recipe as YAML and exit.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar; warnings only on the console.")
 def command(
-    config_path: Path,
+    config_path: str,
     resume: bool,
     overrides: tuple[str, ...],
     out_dir: str | None,
@@ -46,7 +46,8 @@ def command(
     print_config: bool,
     quiet: bool,
 ) -> None:
-    """Train the model of CONFIG (a YAML recipe in configs/).
+    """Train the model of RECIPE: a shipped recipe's name (lucent_sice, mirnet_small_synth, ...;
+    see src/lowlight/recipes/) or the path of a YAML file.
 
     Relative paths in the recipe resolve against the current folder: run from the
     repository root. The run folder gets last.ckpt (every train.ckpt_every steps),
@@ -64,7 +65,9 @@ def command(
         extra.append(f"train.steps={steps}")
     if device is not None:
         extra.append(f"train.device={_yaml_string(device)}")
-    config = load_config(config_path, extra)
+    from lowlight.recipes import resolve_recipe
+
+    config = load_config(resolve_recipe(config_path), extra)
     if print_config:
         click.echo(config.to_yaml(), nl=False)
         return

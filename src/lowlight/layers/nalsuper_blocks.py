@@ -233,11 +233,16 @@ class LayerAttention(nn.Module):
         self.gamma = nn.Parameter(torch.zeros(1))
 
     def weights(self, stacked: Tensor) -> Tensor:
-        """The ``(B, N, N)`` layer attention."""
+        """The ``(B, N, N)`` layer attention (in ``stacked``'s dtype).
+
+        The ``C*H*W``-long dot products are summed in float32 whatever the input dtype: in
+        float16 they exceed 65504 at a few hundred thousand pixels (inf, then NaN).
+        """
         flat = stacked.flatten(2)
-        energy = flat @ flat.transpose(1, 2) / flat.shape[-1]
+        wide = flat.float()
+        energy = wide @ wide.transpose(1, 2) / flat.shape[-1]
         energy = energy.amax(dim=-1, keepdim=True) - energy
-        return energy.softmax(dim=-1)
+        return energy.softmax(dim=-1).to(stacked.dtype)
 
     def forward(self, stacked: Tensor) -> Tensor:
         flat = stacked.flatten(2)

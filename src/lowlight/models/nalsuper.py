@@ -11,7 +11,7 @@ embeddings as keys and values, learned ``W_q, W_k, W_v``, ``softmax(Q K^T / sqrt
 eq. 2) and information fusion attention (IFA: channel attention, pixel attention and a
 cross-layer attention fusion over the blocks' outputs); concatenation of the block
 outputs, a convolution, and a global residual ``output = input + network(input)``;
-trained with L1 + SSIM (see ``configs/nalsuper_*.yaml``); "Base" (the ablation without
+trained with L1 + SSIM (see ``src/lowlight/recipes/nalsuper_*.yaml``); "Base" (the ablation without
 the text path) is ``use_text=False``.
 
 Chosen here, where the summary leaves it open (each configurable):

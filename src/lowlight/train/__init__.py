@@ -3,7 +3,7 @@
 Importing this package loads nothing heavy; names resolve on first use::
 
     from lowlight.train import load_config, train
-    result = train(load_config("configs/lucent_sice.yaml", ["train.steps=100"]))
+    result = train(load_config("src/lowlight/recipes/lucent_sice.yaml", ["train.steps=100"]))
     result.export_path      # runs/lucent_sice/export/lucent_sice.safetensors
 
 The command line is ``lowlight train RECIPE [--resume] [--set key=value ...]``.
