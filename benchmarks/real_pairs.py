@@ -106,7 +106,16 @@ def main() -> None:
     parser.add_argument("--no-lol", action="store_true", help="Skip LOL (recipe selection).")
     parser.add_argument("--no-samples", action="store_true", help="Skip the sci_samples guards.")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--rebuild-report",
+        action="store_true",
+        help="Only rewrite OUT/report.md from OUT/summary.json (keeps the recorded command).",
+    )
     args = parser.parse_args()
+    if args.rebuild_report:
+        summary = json.loads((args.out / "summary.json").read_text())
+        (args.out / "report.md").write_text(report(summary, args, summary.pop("_command", None)))
+        return
 
     import lowlight
 
@@ -128,12 +137,13 @@ def main() -> None:
         summary[label] = row
         print(label, json.dumps(row), flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "summary.json").write_text(json.dumps(summary, indent=1))
-    (args.out / "report.md").write_text(report(summary, args))
-
-
-def report(summary: dict[str, dict], args: argparse.Namespace) -> str:
     command = shlex.join(["python", "benchmarks/real_pairs.py", *sys.argv[1:]])
+    (args.out / "summary.json").write_text(json.dumps({**summary, "_command": command}, indent=1))
+    (args.out / "report.md").write_text(report(summary, args, command))
+
+
+def report(summary: dict[str, dict], args: argparse.Namespace, command: str | None) -> str:
+    summary = {k: v for k, v in summary.items() if not k.startswith("_")}
     lines = [
         "# Real pairs: LOL-v1 eval15, SICE-seq val and the sci_samples guards",
         "",
@@ -148,17 +158,16 @@ def report(summary: dict[str, dict], args: argparse.Namespace) -> str:
         if label == "input":
             continue
         cells = []
-        for key in ("lol", "sice"):
+        for key in ("lol", "sice", "synth"):
             scores = row.get(key)
-            for metric, fmt in (
-                ("psnr", "{:.2f}"),
-                ("ssim", "{:.3f}"),
-                ("psnr_gtmean", "{:.2f}"),
-                ("ssim_gtmean", "{:.3f}"),
-            ):
-                cells.append(fmt.format(scores[metric]) if scores else "-")
+            cells.append(
+                "{psnr:.2f} / {ssim:.3f} / {psnr_gtmean:.2f} / {ssim_gtmean:.3f}".format(**scores)
+                if scores
+                else "-"
+            )
+        args = "".join(f" {k}={v}" for k, v in row.get("args", {}).items())
         lines.append(
-            f"| {label} | `{row['model']}` @ `{row['weights']}` | " + " | ".join(cells) + " |"
+            f"| {label} | `{row['model']}` @ `{row['weights']}`{args} | " + " | ".join(cells) + " |"
         )
     if "input" in summary:
         lines += [

@@ -303,7 +303,7 @@ class NaLSuper(EnhancementModel):
     kind="supervised",
     paper=_PAPER,
     summary="NaLSuper narrowed for CPU training (C=16, 6 blocks, 2 heads); " + _SUMMARY,
-    default_weights="nalsuper_small_synth",
+    default_weights="nalsuper_small_mixed",
     text_guided=True,
     test_kwargs=TEST_KWARGS,
 )
