@@ -21,8 +21,9 @@ from lowlight.weights import (
     warn_unverified,
 )
 
-DEFAULT_MODEL = "lime"
-"""Model used by ``lowlight enhance`` when none is named (see the README for why)."""
+DEFAULT_MODEL = "lucent"
+"""Model used by ``lowlight enhance`` when none is named: chosen by the rule in
+benchmarks/results/default_model/rule.md (see the README)."""
 
 
 def list_models(kind: str | None = None) -> list[str]:

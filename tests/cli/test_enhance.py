@@ -161,3 +161,18 @@ def test_decompression_bomb_refused(tmp_path, dark_image):
     )
     assert result.exit_code == 1
     assert "pixels" in result.output.lower()
+
+
+def test_prints_the_licence_of_the_weights_in_use(tmp_path) -> None:  # noqa: ANN001
+    import numpy as np
+    from click.testing import CliRunner
+    from PIL import Image
+
+    from lowlight.cli.main import cli
+
+    Image.fromarray(np.full((24, 32, 3), 20, np.uint8)).save(tmp_path / "dark.png")
+    result = CliRunner().invoke(
+        cli, ["enhance", str(tmp_path / "dark.png"), "-o", str(tmp_path / "out"), "-m", "lucent"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "lucent: weights lucent_sice, licence: CC BY-NC 4.0" in result.output

@@ -212,6 +212,9 @@ def command(
     images = [pair for pair in pairs if not is_video_path(pair[0])]
     model = load_model_from_options(model_name, weights, device, model_args)
     apply_prompt(model, model_name, prompt)
+    record = getattr(model, "weight_record", None)
+    if record is not None and not quiet:
+        click.echo(f"{model_name}: weights {record.name}, licence: {record.license}", err=True)
     fast = FastPathConfig(
         working_pixels=None if working_mp is None else round(working_mp * 1e6),
         denoise=_parse_denoise(denoise),
