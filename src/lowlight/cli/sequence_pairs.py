@@ -9,10 +9,10 @@ reference (:mod:`lowlight.data.sequence_pairs`), and writes, for each requested 
   byte, or the exposure fusion as an 8-bit PNG);
 
 so that ``lowlight eval OUT/val -m MODEL`` scores the pairs ("SICE-seq val"). It also writes
-``grouping.json`` (every frame's statistics, the scenes, alignment shifts, drops) to OUT and
-``report.md`` (scene and pair counts, frames per scene, exposure ranges, what was dropped and
-why) with ``scenes.jpg`` (a contact sheet of sample scenes, reference marked) to
-``--report-dir``. Every file is written atomically; existing files are kept unless
+``grouping.json`` (every frame's statistics, the scenes, alignment shifts, drops) and
+``scenes.jpg`` (a contact sheet of sample scenes, reference marked: thumbnails of the data, so
+it stays beside the pairs) to OUT, and ``report.md`` (scene and pair counts, frames per scene,
+exposure ranges, what was dropped and why; figures only) to ``--report-dir``. Every file is written atomically; existing files are kept unless
 ``--overwrite``.
 """
 
@@ -67,7 +67,7 @@ from lowlight.data.sequences import GroupingOptions, SceneSet, load_scenes
     "--report-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Where report.md and scenes.jpg go (default: the output folder).",
+    help="Where report.md goes (default: the output folder).",
 )
 @click.option(
     "--sheet-every", default=25, show_default=True, help="Every N-th scene in scenes.jpg."
@@ -101,9 +101,9 @@ def command(
     write_atomic(report_dir / "report.md", lambda f: f.write(report.encode()), overwrite=True)
     sheet = scenes_sheet(scene_set, every=sheet_every)
     write_atomic(
-        report_dir / "scenes.jpg", lambda f: sheet.save(f, "JPEG", quality=85), overwrite=True
+        out_dir / "scenes.jpg", lambda f: sheet.save(f, "JPEG", quality=85), overwrite=True
     )
-    click.echo(f"report: {report_dir / 'report.md'}, {report_dir / 'scenes.jpg'}")
+    click.echo(f"report: {report_dir / 'report.md'}; contact sheet: {out_dir / 'scenes.jpg'}")
 
 
 def _write_pairs(dataset: SequencePairs, out: Path, overwrite: bool) -> int:
@@ -197,7 +197,12 @@ def grouping_report(scene_set: SceneSet, reference: str, max_ratio: float) -> st
     lines += ["", "Dropped frames (first 40):", ""]
     for scene, name, why in dropped[:40]:
         lines.append(f"- {scene.name}: {name}: {why}")
-    lines += ["", "Contact sheet of every 25th scene (reference marked with *): `scenes.jpg`.", ""]
+    lines += [
+        "",
+        "Contact sheet of every 25th scene (reference marked with *, dropped frames with (x)):",
+        "`scenes.jpg` in the output folder (thumbnails of the data, never committed).",
+        "",
+    ]
     return "\n".join(lines)
 
 
