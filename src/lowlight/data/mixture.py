@@ -52,7 +52,6 @@ class MixtureDataset(Dataset):
         total = length if length is not None else sum(sizes)
         counts = _apportion(total, weights)
         self.parts = list(parts)
-        self.weights = [float(w) for w in weights]
         self._starts = np.cumsum([0, *counts])
         self._sizes = sizes
 
