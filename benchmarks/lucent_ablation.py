@@ -9,12 +9,21 @@ without retraining. Writes ``<set>.md`` and ``<set>.json`` under ``--report``.
 
 * ``--set ablation`` (default): the seed's ablations (loss terms, scales, iterations),
   scored on LOL-v1 eval15.
-* ``--set recipe``: the variants the recipe was chosen among, scored on synthetic pairs
-  made from SICE, never on LOL (make them first with
+* ``--set recipe``: the variants the 128x128-crop recipe was chosen among, scored on
+  synthetic pairs made from SICE, never on LOL (make them first with
   ``lowlight synth ../shared/data/sice_part1 -o runs/synth_val --max-sources 40 --seed 123``).
+* ``--set whole_frame``: the exposure objectives the whole-frame recipe
+  (``lucent_sice_whole``) was chosen among, each fine-tuned from the shipped ``lucent_sice``
+  weights, scored on SICE-seq val (real pairs of held-out SICE scenes; make them with
+  ``lowlight sequence-pairs ../shared/data/sice_part1 -o runs/sice_seq --split val``).
+* ``--set ablation_whole``: the seed's ablations and the global exposure term on/off, each
+  trained from scratch with the whole-frame recipe's objective and data.
 
     python benchmarks/lucent_ablation.py --steps 1500 --threads 1
     python benchmarks/lucent_ablation.py --set recipe --data runs/synth_val --steps 1500 --threads 1
+    python benchmarks/lucent_ablation.py --set whole_frame --data runs/sice_seq/val --steps 600 --threads 1
+    python benchmarks/lucent_ablation.py --set ablation_whole --config lucent_sice_whole \
+        --steps 1000 --threads 1
 """
 
 from __future__ import annotations
@@ -51,8 +60,46 @@ VARIANT_SETS: dict[str, dict[str, list[str]]] = {
             "objective.args.semantic_args={reference: exposure}"
         ],
     },
+    "whole_frame": {
+        "patch exposure only (64x64 patches, level 0.6)": [
+            "objective.args.global_exposure=0",
+        ],
+        "global exposure only (frame mean 0.5)": [
+            "objective.args.exposure=0",
+        ],
+        "patch and global exposure": [],
+        "global exposure only, frame median 0.5": [
+            "objective.args.exposure=0",
+            "objective.args.global_exposure_quantile=0.5",
+        ],
+    },
+    "ablation_whole": {
+        "full (all terms, 3 scales, 8 iterations)": [],
+        "no L_NR": ["objective.args.nr=0"],
+        "no L_seg (semantic term off)": ["objective.args.semantic_net=null"],
+        "single scale (1x only)": ["model.args.scales=[1]"],
+        "1 iteration": ["model.args.iterations=1"],
+        "no global exposure term": ["objective.args.global_exposure=0"],
+    },
 }
 """Variant name -> ``--set`` overrides of the recipe, per set."""
+
+WHOLE_FRAME = [
+    "data.train.crop=512",
+    "data.train.args={holdout_sequences: true}",
+    "data.train.batch_size=4",
+    "model.args.curve_max_side=128",
+    "objective.args.perceptual_max_side=128",
+    "objective.args.global_exposure=10",
+    "objective.args.global_exposure_level=0.5",
+]
+"""The whole-frame data and objective the ``whole_frame`` variants share (on ``lucent_sice``)."""
+
+SET_BASE: dict[str, list[str]] = {
+    "whole_frame": ["model.init=lucent_sice", "optim.lr=5.0e-4", *WHOLE_FRAME],
+    "ablation_whole": ["model.init=null"],
+}
+"""Overrides applied before each variant's own, per set."""
 
 
 def score(weights: Path, data: Path, report: Path) -> dict[str, float]:
@@ -120,8 +167,9 @@ def main() -> None:
     args = parser.parse_args()
     runs = args.runs or Path(f"runs/lucent_{args.variant_set}")
     shown = os.path.relpath(args.data.resolve(), REPO)  # ../shared/... from the repository root
+    base = SET_BASE.get(args.variant_set, [])
     rows = [
-        run_variant(n, o, args.steps, args.threads, runs, args.config, args.data)
+        run_variant(n, [*base, *o], args.steps, args.threads, runs, args.config, args.data)
         for n, o in VARIANT_SETS[args.variant_set].items()
     ]
     args.report.mkdir(parents=True, exist_ok=True)
@@ -131,8 +179,10 @@ def main() -> None:
         f"scored on {shown}",
         "",
         f"Command: `python benchmarks/lucent_ablation.py --set {args.variant_set} --data {shown} "
-        f"--steps {args.steps} --threads {args.threads}`. Same recipe, seed and data order for "
-        "every row; the flags of each row changed. Training commands per row in the JSON.",
+        f"--steps {args.steps} --threads {args.threads} --config {args.config}`. Same recipe, "
+        "seed and data order for every row; the flags of each row changed"
+        + (f" (after the set's own: `{' '.join(base)}`)" if base else "")
+        + ". Training commands per row in the JSON.",
         "",
         "| variant | PSNR | SSIM | PSNR (GT-mean) | SSIM (GT-mean) |",
         "|---|---|---|---|---|",

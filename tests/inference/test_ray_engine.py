@@ -45,7 +45,7 @@ def test_ray_engine_matches_the_local_engine(tmp_path: Path, local_ray: None) ->
 
     src = tmp_path / "in"
     _tree(src)
-    args = ["enhance", str(src), "--model", "gamma", "--batch", "2", "-q"]
+    args = ["enhance", str(src), "--model", "gamma", "--batch", "2", "--strength", "0.7", "-q"]
     local = CliRunner().invoke(cli, [*args, "-o", str(tmp_path / "local")])
     on_ray = CliRunner().invoke(
         cli, [*args, "-o", str(tmp_path / "ray"), "--engine", "ray", "--actors", "2"]

@@ -36,10 +36,11 @@ def test_defaults_describe_every_term():
     objective = ZeroReferenceObjective()
     lines = objective.describe()
     assert len(lines) == len(TERMS)
-    labels = ["L_spa on", "L_exp on", "L_col on", "L_tvA on", "L_NR on", "L_seg off"]
+    labels = ["L_spa on", "L_exp on", "L_col on", "L_tvA on", "L_NR on", "L_seg off", "L_gexp off"]
     for line, label in zip(lines, labels, strict=True):
         assert line.startswith(label), line
-    assert lines[-1] == "L_seg off: no segmentation network configured"
+    assert lines[5] == "L_seg off: no segmentation network configured"
+    assert lines[6] == "L_gexp off: weight 0"
     assert "weight 200" in lines[3] and "weight 0.1" in lines[4]
 
 
@@ -167,6 +168,7 @@ def test_built_from_a_yaml_recipe():
         "L_tvA on",
         "L_NR off",
         "L_seg off",
+        "L_gexp off",
     ]
     loss, _ = objective(_model(), _batch())
     assert torch.isfinite(loss)
@@ -206,3 +208,45 @@ def test_everything_off_is_an_error():
     objective = ZeroReferenceObjective(spatial=0, exposure=0, color=0, smoothness=0, nr=0)
     with pytest.raises(ConfigError):
         objective(_model(), _batch())
+
+
+def test_global_exposure_term_is_weighted_into_the_total():
+    model = _model()
+    objective = ZeroReferenceObjective(
+        exposure=0, global_exposure=10, global_exposure_level=0.45, nr=0
+    )
+    assert (
+        objective.describe()[6] == "L_gexp on: weight 10, level 0.45 for the frame's mean intensity"
+    )
+    loss, logs = objective(model, _batch())
+    assert "exposure" not in logs and "global_exposure" in logs
+    weighted = sum(
+        objective.weights[k] * logs[k]
+        for k in ("spatial", "global_exposure", "color", "smoothness")
+    )
+    assert torch.isclose(weighted, logs["total"], rtol=1e-5)
+    loss.backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"global_exposure_level": 1.0}, {"global_exposure_quantile": 0.0}]
+)
+def test_global_exposure_settings_are_checked(kwargs):
+    with pytest.raises(ConfigError):
+        ZeroReferenceObjective(global_exposure=1, **kwargs)
+
+
+def test_perceptual_terms_see_a_downscaled_copy():
+    seen = []
+
+    def scorer(images):
+        seen.append(tuple(images.shape[-2:]))
+        return images.mean(dim=(1, 2, 3)) * 100
+
+    objective = ZeroReferenceObjective(scorer=scorer, nr=0.01, perceptual_max_side=32)
+    assert "at most 32 px" in objective.describe()[4]
+    loss, _ = objective(_model(), _batch(size=64))
+    assert seen == [(32, 32)] and torch.isfinite(loss)
+    with pytest.raises(ConfigError):
+        ZeroReferenceObjective(perceptual_max_side=4)

@@ -148,3 +148,29 @@ class TestIlluminationSmoothness:
     def test_gradcheck(self):
         curves = torch.rand(2, 6, 5, 4, dtype=torch.float64, requires_grad=True)
         assert torch.autograd.gradcheck(illumination_smoothness_loss, (curves,))
+
+
+def test_global_exposure_loss_matches_a_hand_computation():
+    from lowlight.losses.zero_reference import global_exposure_loss
+
+    gen = torch.Generator().manual_seed(0)
+    y = torch.rand(3, 3, 20, 24, generator=gen)
+    stat = y.mean(dim=1).flatten(1).mean(dim=1)
+    assert torch.isclose(global_exposure_loss(y, 0.4), ((stat - 0.4) ** 2).mean())
+    median = y.mean(dim=1).flatten(1).median(dim=1).values
+    # torch.quantile interpolates; the lower median differs by at most one sample spacing
+    assert torch.allclose(
+        global_exposure_loss(y, 0.4, quantile=0.5), ((median - 0.4) ** 2).mean(), atol=1e-3
+    )
+
+
+def test_global_exposure_loss_ignores_where_the_light_is():
+    """One statistic per frame: moving brightness around the frame leaves it unchanged,
+    where the patch term L_exp would penalise the uneven frame."""
+    from lowlight.losses.zero_reference import exposure_control_loss, global_exposure_loss
+
+    flat = torch.full((1, 3, 32, 32), 0.5)
+    uneven = torch.cat([torch.full((1, 3, 32, 16), 0.2), torch.full((1, 3, 32, 16), 0.8)], dim=3)
+    assert torch.isclose(global_exposure_loss(flat, 0.5), global_exposure_loss(uneven, 0.5))
+    assert global_exposure_loss(uneven, 0.5) < 1e-10
+    assert exposure_control_loss(uneven, 16, 0.5) > 0.08

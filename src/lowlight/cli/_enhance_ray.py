@@ -38,7 +38,11 @@ def run_ray(
         raise LowlightError("--engine ray enhances images; run videos with the local engine")
     chosen = None if weights.lower() == "none" else weights
     resolved = str(resolve_device(device))
-    load(model_name, weights=chosen, device="cpu", **model_args)  # fail fast, before Ray starts
+    from lowlight.inference.fast_path import resolve_speed
+
+    # fail fast, before Ray starts; and name the speed mode the actors will run
+    probe = load(model_name, weights=chosen, device="cpu", **model_args)
+    speed = resolve_speed(probe, options.pop("speed", None))
     spec = ModelSpec(model_name, chosen, resolved, dict(model_args), prompt)
     with tqdm(total=len(pairs), unit="img", disable=quiet, file=sys.stderr) as bar:
 
@@ -48,9 +52,15 @@ def run_ray(
                 bar.write(f"failed: {result.describe()}", file=sys.stderr)
 
         summary = enhance_files_ray(
-            spec, pairs, WriteOptions(**options), actors=actors, on_result=on_result
+            spec,
+            pairs,
+            WriteOptions(speed=speed, **options),
+            actors=actors,
+            on_result=on_result,
         )
-    click.echo(f"{model_name} on Ray ({actors} actors, {resolved}): {summary.line()} -> {out_dir}")
+    click.echo(
+        f"{model_name} ({speed}) on Ray ({actors} actors, {resolved}): {summary.line()} -> {out_dir}"
+    )
     if summary.failed:
         click.echo("failed files:", err=True)
         for result in summary.failed:

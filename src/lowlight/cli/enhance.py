@@ -197,6 +197,10 @@ def command(
     if not items:
         raise LowlightError(f"no images or videos found in {', '.join(inputs)}")
     pairs = _single_file_output(items, out_dir, fmt) or plan_outputs(items, out_dir, fmt)
+    fast = FastPathConfig(
+        working_pixels=None if working_mp is None else round(working_mp * 1e6),
+        denoise=_parse_denoise(denoise),
+    )
     if engine == "ray":
         from lowlight.cli._common import parse_key_values
         from lowlight.cli._enhance_ray import run_ray
@@ -206,7 +210,8 @@ def command(
             pairs, out_dir, model_name=model_name, weights=weights, device=device,
             model_args=parse_key_values(model_args), prompt=prompt, actors=actors, quiet=quiet,
             fmt=fmt, bit_depth=bits, overwrite=overwrite, batch_size=batch_size, tile=tile,
-            overlap=overlap, max_pixels=max_pixels, quality=quality,
+            overlap=overlap, max_pixels=max_pixels, quality=quality, speed=speed,
+            strength=strength, fast=fast,
         )  # fmt: skip
     videos = [pair for pair in pairs if is_video_path(pair[0])]
     images = [pair for pair in pairs if not is_video_path(pair[0])]
@@ -215,10 +220,6 @@ def command(
     record = getattr(model, "weight_record", None)
     if record is not None and not quiet:
         click.echo(f"{model_name}: weights {record.name}, licence: {record.license}", err=True)
-    fast = FastPathConfig(
-        working_pixels=None if working_mp is None else round(working_mp * 1e6),
-        denoise=_parse_denoise(denoise),
-    )
     speed = resolve_speed(model, speed)
     speeds = {"speed": speed, "strength": strength, "fast": fast}
     summary = RunSummary()

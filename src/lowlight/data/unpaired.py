@@ -16,7 +16,10 @@ Choices:
   root (an entry that matches nothing is an error, so a typo cannot leak a test image
   into training), and ``max_mean_luma`` keeps images whose mean BT.601 luma is below the
   threshold, measured once at construction on a copy decoded at 1/4 size or less
-  (JPEG draft mode, else a box reduction; about 2 ms per 512x512 JPEG).
+  (JPEG draft mode, else a box reduction; about 2 ms per 512x512 JPEG);
+* ``holdout_sequences: true`` drops every frame of the validation scenes of ``root`` as
+  grouped by :mod:`lowlight.data.sequences`, so that SICE-seq val stays unseen even by a
+  self-supervised model (which would otherwise train on its dark inputs).
 """
 
 from __future__ import annotations
@@ -155,6 +158,7 @@ class UnpairedImageFolder(Dataset):
         extra_roots: more folders, listed after ``root``.
         exclude: files to leave out, by path relative to their root.
         max_mean_luma: keep only images with a mean BT.601 luma below this.
+        holdout_sequences: leave out the frames of the validation scenes of ``root``.
 
     Items are ``{"input": (3, crop, crop) float32 in [0, 1], "path": str}``. The key
     may be an ``int`` or a :class:`~lowlight.data.transforms.SampleKey` carrying the
@@ -172,6 +176,7 @@ class UnpairedImageFolder(Dataset):
         extra_roots: Sequence[str | Path] = (),
         exclude: Sequence[str] = (),
         max_mean_luma: float | None = None,
+        holdout_sequences: bool = False,
     ) -> None:
         self.root = Path(root)
         if not self.root.is_dir():
@@ -183,7 +188,15 @@ class UnpairedImageFolder(Dataset):
         self.roots = [self.root, *(Path(r) for r in extra_roots)]
         self.max_mean_luma = max_mean_luma
         self.excluded = list(exclude)
+        self.holdout_sequences = holdout_sequences
         paths = select_images(self.roots, exclude, max_mean_luma)
+        if holdout_sequences:
+            from lowlight.data.sequences import load_scenes
+
+            held_out = {
+                (self.root / name).resolve() for name in load_scenes(self.root).frames_of("val")
+            }
+            paths = [p for p in paths if p.resolve() not in held_out]
         if max_images is not None:
             paths = paths[:max_images]
         if not paths:
@@ -199,11 +212,14 @@ class UnpairedImageFolder(Dataset):
         cls, root: str | Path, args: Mapping[str, Any], **kwargs: Any
     ) -> UnpairedImageFolder:
         """Construct from a recipe's ``data.train.args`` (``extra_roots``, ``exclude``,
-        ``max_mean_luma``); an unknown key is a ``ValueError`` listing the valid ones."""
-        valid = {"extra_roots", "exclude", "max_mean_luma"}
+        ``max_mean_luma``, ``holdout_sequences``); an unknown key is a ``ValueError`` listing
+        the valid ones."""
+        valid = {"extra_roots", "exclude", "max_mean_luma", "holdout_sequences"}
         unknown = set(args) - valid
         if unknown:
             raise ValueError(f"unknown unpaired args {sorted(unknown)}; valid: {sorted(valid)}")
+        if not isinstance(args.get("holdout_sequences", False), bool):
+            raise ValueError("unpaired option holdout_sequences must be true or false")
         return cls(root, **kwargs, **dict(args))
 
     def __len__(self) -> int:
@@ -226,6 +242,8 @@ class UnpairedImageFolder(Dataset):
             extra += f", mean luma < {self.max_mean_luma:g}"
         if self.excluded:
             extra += f", excluding {', '.join(self.excluded)}"
+        if self.holdout_sequences:
+            extra += ", SICE-seq val scenes held out"
         return f"unpaired: {where} ({len(self)} images{extra})"
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from lowlight._optional import require
+from lowlight.inference.fast_path import DEFAULT_FAST, FastPathConfig
 from lowlight.inference.files import FileResult, RunSummary
 
 __all__ = ["ModelSpec", "WriteOptions", "enhance_files_ray"]
@@ -47,7 +48,9 @@ class ModelSpec:
 
 @dataclass(frozen=True)
 class WriteOptions:
-    """Reading, enhancement and writing options passed to :func:`enhance_files`."""
+    """Reading, enhancement and writing options passed to :func:`enhance_files`
+    (``speed``, ``strength`` and ``fast`` as there: the speed mode, ``None`` for the model's
+    default, the enhancement strength and the fast path's settings)."""
 
     fmt: str | None = None
     bit_depth: int | None = None
@@ -57,6 +60,18 @@ class WriteOptions:
     overlap: int = 64
     max_pixels: int | None = None
     quality: int = 95
+    speed: str | None = None
+    strength: float = 1.0
+    fast: FastPathConfig = DEFAULT_FAST
+
+    def to_kwargs(self) -> dict[str, Any]:
+        """Plain keyword arguments of :func:`enhance_files` (what an actor receives)."""
+        return {**asdict(self), "fast": asdict(self.fast)}
+
+    @staticmethod
+    def from_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+        """The inverse of :meth:`to_kwargs`, on the actor's side."""
+        return {**kwargs, "fast": FastPathConfig(**kwargs["fast"])}
 
 
 class _EnhanceActor:
@@ -73,7 +88,7 @@ class _EnhanceActor:
             spec["name"], weights=spec["weights"], device=spec["device"], **spec["model_args"]
         )
         apply_prompt(self.model, spec["name"], spec["prompt"])
-        self.options = options
+        self.options = WriteOptions.from_kwargs(options)
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[str]]:
         from lowlight.inference.files import enhance_files
@@ -156,7 +171,7 @@ def enhance_files_ray(
             _EnhanceActor,
             fn_constructor_kwargs={
                 "spec": asdict(spec),
-                "options": asdict(options),
+                "options": options.to_kwargs(),
                 "threads": threads_per_actor,
             },
             batch_size=files_per_call,

@@ -4,7 +4,9 @@ Paper: LucentVisionNet, arXiv 2506.18323: ``L = w_tv L_tvA + w_spa L_spa + w_col
 w_exp L_exp + w_seg L_seg + w_nr L_NR``. The first four are Zero-DCE's
 (:mod:`lowlight.losses.zero_reference`), ``L_NR = 100 - mean quality score``
 (:mod:`lowlight.losses.naturalness`) and ``L_seg`` a semantic term
-(:mod:`lowlight.losses.semantic`).
+(:mod:`lowlight.losses.semantic`). A seventh term, not the paper's, is off by default:
+``global_exposure`` (``L_gexp``), an image-level exposure target (the mean or a quantile
+of intensity over the whole frame) beside or instead of the patch term ``L_exp``.
 
 Weights (the paper does not print them):
 
@@ -24,6 +26,12 @@ Weights (the paper does not print them):
   the order of ``L_tvA``'s). The semantic term is *off* unless ``semantic_net`` names a
   network (none ships for segmentation).
 
+Whole-frame training (``perceptual_max_side``): the two network-based terms (``L_NR``'s
+scorer and ``L_seg``'s network) cost far more per pixel than the others; with
+``perceptual_max_side: N`` they see an area-downscaled copy of the enhanced (and input)
+frame whose longer side is at most ``N``, so a 512x512 frame costs them what a 128x128 crop
+did. Off by default (``None``: full resolution, the paper's setting on its crops).
+
 Every term is computed only when it is on: weight > 0, ``enabled`` true, and (for ``nr``
 and ``semantic``) a scorer / network configured. A term may be given as a number (its
 weight) or as ``{"weight": w, "enabled": bool}``. Ablations are single flags: no
@@ -38,6 +46,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lowlight.errors import ConfigError
@@ -46,6 +55,7 @@ from lowlight.losses.semantic import build_semantic_loss, semantic_default_weigh
 from lowlight.losses.zero_reference import (
     color_constancy_loss,
     exposure_control_loss,
+    global_exposure_loss,
     illumination_smoothness_loss,
     spatial_consistency_loss,
 )
@@ -53,12 +63,13 @@ from lowlight.registry import OBJECTIVES
 
 __all__ = ["DEFAULT_WEIGHTS", "TERMS", "ZeroReferenceObjective"]
 
-TERMS = ("spatial", "exposure", "color", "smoothness", "nr", "semantic")
+TERMS = ("spatial", "exposure", "color", "smoothness", "nr", "semantic", "global_exposure")
 """Term names, in the order of the log and of :meth:`ZeroReferenceObjective.describe`."""
 
 DEFAULT_WEIGHTS: dict[str, float | None] = {
     "spatial": 1.0,
     "exposure": 10.0,
+    "global_exposure": 0.0,
     "color": 5.0,
     "smoothness": 200.0,
     "nr": 0.1,
@@ -69,6 +80,7 @@ DEFAULT_WEIGHTS: dict[str, float | None] = {
 _LABELS = {
     "spatial": "L_spa",
     "exposure": "L_exp",
+    "global_exposure": "L_gexp",
     "color": "L_col",
     "smoothness": "L_tvA",
     "nr": "L_NR",
@@ -125,11 +137,16 @@ class ZeroReferenceObjective(nn.Module):
     """Weighted zero-reference objective ``objective(model, batch) -> (loss, logs)``.
 
     Args:
-        spatial, exposure, color, smoothness, nr, semantic: each a weight (defaults in
-            :data:`DEFAULT_WEIGHTS`; ``None`` is the default) or
+        spatial, exposure, color, smoothness, nr, semantic, global_exposure: each a weight
+            (defaults in :data:`DEFAULT_WEIGHTS`; ``None`` is the default) or
             ``{"weight": w, "enabled": bool}``.
         exposure_level: ``L_exp`` target (default 0.6).
         exposure_patch: ``L_exp`` patch side (default 16).
+        global_exposure_level: ``L_gexp`` target (default 0.5).
+        perceptual_max_side: cap on the longer side of the copy ``L_NR`` and ``L_seg`` see
+            (``None``, default: the frame itself).
+        global_exposure_quantile: ``L_gexp`` statistic: ``None`` (default) the frame's mean
+            intensity, else that quantile of it.
         spatial_pool: ``L_spa`` pooling (default 4).
         spatial_border: ``L_spa`` border, ``"zeros"`` (Zero-DCE's code) or ``"replicate"``.
         scorer: ``"nss"`` (default, offline), ``"musiq"`` (needs pyiqa and its weights),
@@ -151,12 +168,16 @@ class ZeroReferenceObjective(nn.Module):
         self,
         spatial: TermSetting = DEFAULT_WEIGHTS["spatial"],
         exposure: TermSetting = DEFAULT_WEIGHTS["exposure"],
+        global_exposure: TermSetting = DEFAULT_WEIGHTS["global_exposure"],
         color: TermSetting = DEFAULT_WEIGHTS["color"],
         smoothness: TermSetting = DEFAULT_WEIGHTS["smoothness"],
         nr: TermSetting = DEFAULT_WEIGHTS["nr"],
         semantic: TermSetting = DEFAULT_WEIGHTS["semantic"],
         exposure_level: float = 0.6,
         exposure_patch: int = 16,
+        global_exposure_level: float = 0.5,
+        global_exposure_quantile: float | None = None,
+        perceptual_max_side: int | None = None,
         spatial_pool: int = 4,
         spatial_border: str = "zeros",
         scorer: str | QualityScorer | None = "nss",
@@ -166,7 +187,11 @@ class ZeroReferenceObjective(nn.Module):
     ) -> None:
         super().__init__()
         settings = dict(
-            zip(TERMS, (spatial, exposure, color, smoothness, nr, semantic), strict=True)
+            zip(
+                TERMS,
+                (spatial, exposure, color, smoothness, nr, semantic, global_exposure),
+                strict=True,
+            )
         )
         defaults = {k: v for k, v in DEFAULT_WEIGHTS.items() if v is not None}
         defaults["semantic"] = semantic_default_weight(semantic_net)
@@ -177,6 +202,22 @@ class ZeroReferenceObjective(nn.Module):
         self.active = {name: on for name, (_, on) in parsed.items()}
         if not 0.0 < exposure_level < 1.0:
             raise ConfigError(f"exposure_level must be in (0, 1), got {exposure_level}")
+        if not 0.0 < global_exposure_level < 1.0:
+            raise ConfigError(
+                f"global_exposure_level must be in (0, 1), got {global_exposure_level}"
+            )
+        if global_exposure_quantile is not None and not 0.0 < global_exposure_quantile < 1.0:
+            raise ConfigError(
+                f"global_exposure_quantile must be in (0, 1) or null, got {global_exposure_quantile}"
+            )
+        if perceptual_max_side is not None and (
+            isinstance(perceptual_max_side, bool)
+            or int(perceptual_max_side) != perceptual_max_side
+            or perceptual_max_side < 16
+        ):
+            raise ConfigError(
+                f"perceptual_max_side must be an integer >= 16 or null, got {perceptual_max_side}"
+            )
         if int(exposure_patch) != exposure_patch or exposure_patch < 1:
             raise ConfigError(f"exposure_patch must be a positive integer, got {exposure_patch}")
         if int(spatial_pool) != spatial_pool or spatial_pool < 1:
@@ -187,6 +228,9 @@ class ZeroReferenceObjective(nn.Module):
             )
         self.exposure_level = float(exposure_level)
         self.exposure_patch = int(exposure_patch)
+        self.global_exposure_level = float(global_exposure_level)
+        self.global_exposure_quantile = global_exposure_quantile
+        self.perceptual_max_side = None if perceptual_max_side is None else int(perceptual_max_side)
         self.spatial_pool = int(spatial_pool)
         self.spatial_border = spatial_border
         self._reasons: dict[str, str] = {}
@@ -229,14 +273,39 @@ class ZeroReferenceObjective(nn.Module):
             return f"{self.spatial_pool}x{self.spatial_pool} pooling, border {self.spatial_border}"
         if name == "exposure":
             return f"level {self.exposure_level:g} on {self.exposure_patch}x{self.exposure_patch} patches"
+        if name == "global_exposure":
+            stat = (
+                "mean"
+                if self.global_exposure_quantile is None
+                else f"quantile {self.global_exposure_quantile:g}"
+            )
+            return f"level {self.global_exposure_level:g} for the frame's {stat} intensity"
         if name == "color":
             return "grey-world channel means"
         if name == "smoothness":
             return "TV of the curve maps, summed over iterations"
+        where = (
+            ""
+            if self.perceptual_max_side is None
+            else f" (on a copy at most {self.perceptual_max_side} px on its longer side)"
+        )
         if name == "nr":
             describe = getattr(self.scorer, "describe", None)
-            return describe() if callable(describe) else type(self.scorer).__name__
-        return self.semantic_loss.details()  # type: ignore[union-attr,operator]
+            text = describe() if callable(describe) else type(self.scorer).__name__
+            return text + where
+        return self.semantic_loss.details() + where  # type: ignore[union-attr,operator]
+
+    def _perceptual_view(self, image: Tensor) -> Tensor:
+        """``image`` area-downscaled to ``perceptual_max_side`` on its longer side, if larger."""
+        if self.perceptual_max_side is None:
+            return image
+        height, width = image.shape[-2:]
+        longest = max(height, width)
+        if longest <= self.perceptual_max_side:
+            return image
+        scale = self.perceptual_max_side / longest
+        size = (max(1, round(height * scale)), max(1, round(width * scale)))
+        return F.interpolate(image, size=size, mode="area")
 
     # --- the objective ------------------------------------------------------------------
     def forward(
@@ -255,6 +324,10 @@ class ZeroReferenceObjective(nn.Module):
             values["exposure"] = exposure_control_loss(
                 enhanced, self.exposure_patch, self.exposure_level
             )
+        if self.active["global_exposure"]:
+            values["global_exposure"] = global_exposure_loss(
+                enhanced, self.global_exposure_level, self.global_exposure_quantile
+            )
         if self.active["color"]:
             values["color"] = color_constancy_loss(enhanced)
         if self.active["smoothness"]:
@@ -267,12 +340,14 @@ class ZeroReferenceObjective(nn.Module):
             iterations = int(aux["iterations"]) if "iterations" in aux else 1
             repeats = max(1, iterations * 3 // curves.shape[1])
             values["smoothness"] = illumination_smoothness_loss(curves, repeats=repeats)
+        if self.active["nr"] or self.active["semantic"]:
+            small_enhanced, small_input = self._perceptual_view(enhanced), self._perceptual_view(x)
         if self.active["nr"]:
-            scores = self.scorer(enhanced.clamp(0.0, 1.0))  # type: ignore[misc]
+            scores = self.scorer(small_enhanced.clamp(0.0, 1.0))  # type: ignore[misc]
             values["nr"] = nr_loss(scores)
             logs["nr_score"] = scores.detach().mean()
         if self.active["semantic"]:
-            values["semantic"] = self.semantic_loss(enhanced, x)  # type: ignore[misc]
+            values["semantic"] = self.semantic_loss(small_enhanced, small_input)  # type: ignore[misc]
         if not values:
             raise ConfigError("every term of the zero-reference objective is off")
         total = torch.stack([self.weights[k] * v for k, v in values.items()]).sum()

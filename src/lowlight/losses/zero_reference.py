@@ -15,6 +15,11 @@ Followed exactly (the official code's reductions, so the paper's loss weights ca
   makes out-of-image differences 0 instead.
 * :func:`exposure_control_loss` (``L_exp``): channel-mean intensity, ``patch x patch``
   average pooling (non-overlapping, remainder dropped), mean squared distance to ``level``.
+* :func:`global_exposure_loss` (``L_gexp``, not Zero-DCE's: added here for
+  LucentVisionNet's whole-frame training): one exposure statistic per image, the mean (or a
+  quantile) of the channel-mean intensity over the whole frame, squared distance to
+  ``level``. Unlike ``L_exp`` it does not pull every region towards the same grey, so a
+  curve trained with it can keep its shape above the shadows.
 * :func:`color_constancy_loss` (``L_col``): per-image channel means ``J_r, J_g, J_b``;
   ``sqrt(sum over pairs of (J_p - J_q)^4)``, averaged over the batch. (The gradient at
   exactly 0 is taken as 0 instead of NaN.)
@@ -35,6 +40,7 @@ from lowlight.errors import ConfigError
 __all__ = [
     "color_constancy_loss",
     "exposure_control_loss",
+    "global_exposure_loss",
     "illumination_smoothness_loss",
     "spatial_consistency_loss",
 ]
@@ -109,6 +115,31 @@ def exposure_control_loss(enhanced: Tensor, patch_size: int = 16, level: float =
         )
     means = F.avg_pool2d(enhanced.mean(dim=1, keepdim=True), patch_size)
     return (means - level).square().mean()
+
+
+def global_exposure_loss(
+    enhanced: Tensor, level: float = 0.5, quantile: float | None = None
+) -> Tensor:
+    """Image-level exposure loss ``L_gexp``: one brightness statistic per image.
+
+    Args:
+        enhanced: ``(B, 3, H, W)``.
+        level: target of the statistic.
+        quantile: ``None`` (default) takes the mean of the channel-mean intensity over the
+            frame; a value in ``(0, 1)`` takes that quantile of it instead (0.5: the median).
+
+    Returns:
+        scalar: ``mean over the batch of (statistic - level)^2``.
+    """
+    _check_images(enhanced)
+    intensity = enhanced.mean(dim=1).flatten(1)
+    if quantile is None:
+        stat = intensity.mean(dim=1)
+    else:
+        if not 0.0 < quantile < 1.0:
+            raise ValueError(f"quantile must be in (0, 1) or None, got {quantile}")
+        stat = torch.quantile(intensity, quantile, dim=1)
+    return (stat - level).square().mean()
 
 
 def _safe_sqrt(x: Tensor) -> Tensor:

@@ -35,6 +35,7 @@ _EXPORTS = {
     "LPIPS": "lpips",
     "load_lpips": "lpips",
     "niqe": "niqe_core",
+    "halo_darkening": "halo",
     "niqe_features": "niqe_core",
     "mscn": "niqe_core",
     "load_pristine_params": "niqe_core",
