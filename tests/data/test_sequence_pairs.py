@@ -138,3 +138,18 @@ class TestMixture:
             MixtureDataset([_Numbers("a", 2)], [0.0])
         with pytest.raises(ConfigError):
             MixtureDataset([_Numbers("a", 2)], [1.0, 1.0])
+
+
+def test_unpaired_folder_can_hold_out_validation_scenes(sequence_collection, monkeypatch) -> None:  # noqa: ANN001
+    from lowlight.data import sequences
+    from lowlight.data.unpaired import UnpairedImageFolder
+
+    real_load = sequences.load_scenes
+    monkeypatch.setattr(sequences, "load_scenes", lambda root: real_load(root, SMALL))
+    every = UnpairedImageFolder.from_args(sequence_collection, {}, crop=16)
+    held = UnpairedImageFolder.from_args(sequence_collection, {"holdout_sequences": True}, crop=16)
+    assert len(every) == 10
+    assert sorted(p.name for p in held.paths) == sorted(f"{i}.png" for i in (1, 2, 3, 4, 5, 10))
+    assert "SICE-seq val scenes held out" in held.describe()
+    with pytest.raises(ValueError, match="holdout_sequences"):
+        UnpairedImageFolder.from_args(sequence_collection, {"holdout_sequences": "yes"})
