@@ -159,6 +159,9 @@ def main() -> None:
         "--set", dest="variant_set", choices=sorted(VARIANT_SETS), default="ablation"
     )
     parser.add_argument("--steps", type=int, default=1500)
+    parser.add_argument(
+        "--only", action="append", default=None, help="Run only the variants starting with this."
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--config", default="lucent_sice")
     parser.add_argument("--data", type=Path, default=DATA / "lol_v1" / "eval15")
@@ -171,6 +174,7 @@ def main() -> None:
     rows = [
         run_variant(n, [*base, *o], args.steps, args.threads, runs, args.config, args.data)
         for n, o in VARIANT_SETS[args.variant_set].items()
+        if args.only is None or any(n.startswith(prefix) for prefix in args.only)
     ]
     args.report.mkdir(parents=True, exist_ok=True)
     (args.report / f"{args.variant_set}.json").write_text(json.dumps(rows, indent=2) + "\n")
@@ -179,7 +183,9 @@ def main() -> None:
         f"scored on {shown}",
         "",
         f"Command: `python benchmarks/lucent_ablation.py --set {args.variant_set} --data {shown} "
-        f"--steps {args.steps} --threads {args.threads} --config {args.config}`. Same recipe, "
+        f"--steps {args.steps} --threads {args.threads} --config {args.config}"
+        + "".join(f" --only '{prefix}'" for prefix in args.only or [])
+        + "`. Same recipe, "
         "seed and data order for every row; the flags of each row changed"
         + (f" (after the set's own: `{' '.join(base)}`)" if base else "")
         + ". Training commands per row in the JSON.",

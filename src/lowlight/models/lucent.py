@@ -307,14 +307,21 @@ class LucentVisionNet(EnhancementModel):
         return apply_curves(x, self._full_curves(x, context), self.iterations)
 
     def forward_train(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        """Enhanced batch (not clamped) and ``{"curves": (B, C, H, W), "iterations": n}``.
+        """Enhanced batch (not clamped) and ``{"curves": (B, C, h, w), "iterations": n}``.
 
-        ``curves`` are the maps applied at full resolution (after any upsampling);
-        ``iterations`` is a 0-d integer tensor.
+        ``curves`` are the maps as the network estimates them, at the estimation resolution
+        ``(h, w)`` (:func:`curve_estimation_size`; ``(H, W)`` unless ``curve_scale_factor`` /
+        ``curve_max_side`` downscale), before the bilinear upsampling that applies them.
+        ``L_tvA`` is taken on these: on the upsampled maps a ``k``-fold upsampling would
+        shrink it about ``k**2``-fold (16-fold for 512x512 frames with curves at 128 px) and
+        let the estimated maps grow rough. ``iterations`` is a 0-d integer tensor.
         """
         check_image_batch(x)
-        curves = self._full_curves(x, None)
-        y = apply_curves(x, curves, self.iterations)
+        curves = self.estimate_curves(x)
+        full = curves
+        if full.shape[-2:] != x.shape[-2:]:
+            full = F.interpolate(curves, size=x.shape[-2:], mode="bilinear", align_corners=False)
+        y = apply_curves(x, full, self.iterations)
         return y, {"curves": curves, "iterations": torch.tensor(self.iterations, device=x.device)}
 
     def extra_repr(self) -> str:
