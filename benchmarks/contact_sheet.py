@@ -18,10 +18,11 @@ import torch
 from real_pairs import REPO, parse_entry
 
 DEFAULT_PHOTOS = (
-    "easy/2.jpg",
-    "medium/00001.png",
-    "difficult/DSC01473.jpg",
-    "finetune/2015_00404.jpg",
+    "easy/0016.png",
+    "medium/2062.jpg",
+    "difficult/2015_02057.jpg",
+    "difficult/NPE_89.png",
+    "finetune/LIME_9.bmp",
 )
 
 

@@ -7,6 +7,10 @@ validation off), then ``lowlight eval`` scores its exported weights on ``--data`
 GT-mean beside). A variant whose run folder already holds exported weights is scored
 without retraining.
 
+``--only full`` with ``--runs`` pointing at a folder whose ``full/export`` already holds the
+shipped run scores it without training and adds the row "IRLE, denoiser bypassed at
+inference" (the same weights without the denoiser) to the noise table.
+
 Noise at matched brightness: every output of ``--data`` is scaled by one factor so that
 its mean BT.601 luma equals its reference's, clipped, quantised to 8 bits, and
 :func:`lowlight.metrics.noise_level.noise_sigma` (8-bit levels in the flattest 20 % of
@@ -96,6 +100,20 @@ def matched_noise(model, pairs: list, max_images: int | None) -> float:
     return float(np.mean(sigmas))
 
 
+def without_denoiser(model_name: str, weights: Path):  # noqa: ANN201
+    """The trained full model with its denoiser left out at inference (``denoiser=False``,
+    the illumination network's weights loaded from ``weights``): what the denoiser removes,
+    without training the no-denoiser variant."""
+    from safetensors.torch import load_file
+
+    import lowlight
+
+    model = lowlight.build(model_name, denoiser=False)
+    state = {k: v for k, v in load_file(str(weights)).items() if not k.startswith("denoiser.")}
+    model.load_state_dict(state)
+    return model.eval()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=2000)
@@ -146,6 +164,10 @@ def main() -> None:
     for name, label in (("full", "IRLE"), ("no denoiser", "IRLE without denoiser")):
         if name in weights:
             enhancers[label] = lowlight.load(model_name, weights=str(weights[name]))
+    if "full" in weights:
+        enhancers["IRLE, denoiser bypassed at inference"] = without_denoiser(
+            model_name, weights["full"]
+        )
     noise = {k: matched_noise(m, pairs, args.noise_images) for k, m in enhancers.items()}
     reference = float(
         np.mean([noise_sigma(read_image(p.target).rgb)[0] for p in pairs[: args.noise_images]])

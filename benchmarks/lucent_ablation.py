@@ -16,8 +16,10 @@ without retraining. Writes ``<set>.md`` and ``<set>.json`` under ``--report``.
   (``lucent_sice_whole``) was chosen among, each fine-tuned from the shipped ``lucent_sice``
   weights, scored on SICE-seq val (real pairs of held-out SICE scenes; make them with
   ``lowlight sequence-pairs ../shared/data/sice_part1 -o runs/sice_seq --split val``).
-* ``--set ablation_whole``: the seed's ablations and the global exposure term on/off, each
-  trained from scratch with the whole-frame recipe's objective and data.
+* ``--set ablation_whole``: the seed's ablations and the global exposure term on/off on
+  the whole-frame recipe (``--config lucent_sice_whole``), each a fine-tune of
+  ``lucent_sice`` like the recipe; single scale is missing, as its network (one stream)
+  cannot start from those weights.
 
     python benchmarks/lucent_ablation.py --steps 1500 --threads 1
     python benchmarks/lucent_ablation.py --set recipe --data runs/synth_val --steps 1500 --threads 1
@@ -68,18 +70,20 @@ VARIANT_SETS: dict[str, dict[str, list[str]]] = {
             "objective.args.exposure=0",
         ],
         "patch and global exposure": [],
-        "global exposure only, frame median 0.5": [
+        "global exposure only, frame mean 0.6": [
             "objective.args.exposure=0",
-            "objective.args.global_exposure_quantile=0.5",
+            "objective.args.global_exposure_level=0.6",
         ],
     },
     "ablation_whole": {
-        "full (all terms, 3 scales, 8 iterations)": [],
+        "full (global exposure 0.6, 3 scales, 8 iterations)": [],
         "no L_NR": ["objective.args.nr=0"],
         "no L_seg (semantic term off)": ["objective.args.semantic_net=null"],
-        "single scale (1x only)": ["model.args.scales=[1]"],
         "1 iteration": ["model.args.iterations=1"],
-        "no global exposure term": ["objective.args.global_exposure=0"],
+        "no global exposure term (patch term instead)": [
+            "objective.args.global_exposure=0",
+            "objective.args.exposure=10",
+        ],
     },
 }
 """Variant name -> ``--set`` overrides of the recipe, per set."""
@@ -97,7 +101,6 @@ WHOLE_FRAME = [
 
 SET_BASE: dict[str, list[str]] = {
     "whole_frame": ["model.init=lucent_sice", "optim.lr=5.0e-4", *WHOLE_FRAME],
-    "ablation_whole": ["model.init=null"],
 }
 """Overrides applied before each variant's own, per set."""
 

@@ -278,6 +278,7 @@ class IRLE(EnhancementModel):
     paper=_PAPER,
     summary="IRLE sized for CPU training (illumination width 16, denoiser width 16); " + _SUMMARY,
     test_kwargs={"illum_width": 4, "denoiser_width": 4, "denoiser_blocks": 1},
+    default_weights="irle_small_sice",
 )
 def irle_small(**overrides: Any) -> IRLE:
     """IRLE with :data:`SMALL_CONFIG`; keyword arguments override single settings."""
