@@ -21,3 +21,6 @@ def test_lists_models_default_and_shipped_weights_with_licence() -> None:
         at = next(i for i, line in enumerate(lines) if line.strip().startswith(record.name + " "))
         assert record.sha256[:12] in lines[at]
         assert lines[at + 1].strip() == f"licence: {record.license}"
+        if record.config:  # inference settings stored with the weights are shown
+            assert "model settings of these weights" in lines[at + 2]
+            assert all(f"{k}={v}" in lines[at + 2] for k, v in record.config.items())

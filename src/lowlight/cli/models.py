@@ -41,6 +41,9 @@ def command() -> None:
                 f"  {record.name} ({record.model}): {record.training_data}; sha256 {record.sha256[:12]}..."
             )
             click.echo(f"    licence: {record.license}")
+            if record.config:
+                settings = ", ".join(f"{k}={v}" for k, v in record.config.items())
+                click.echo(f"    model settings of these weights (--model-arg overrides): {settings}")
     if MODELS.import_errors:
         click.echo("\nmodules that failed to import:", err=True)
         for module, error in MODELS.import_errors.items():
