@@ -29,6 +29,7 @@ import numpy as np
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from lowlight.data.options import reject_unknown_options
 from lowlight.data.sequences import GroupingOptions, Scene, SceneSet, cache_dir, load_scenes
 from lowlight.data.transforms import SampleKey, paired_random_crop_augment, sample_rng, to_tensor
 from lowlight.errors import ConfigError
@@ -172,12 +173,7 @@ class SequencePairs(Dataset):
         """
         pair_keys = [f.name for f in fields(PairOptions)]
         group_keys = [f.name for f in fields(GroupingOptions)]
-        unknown = [key for key in args if key not in (*pair_keys, *group_keys)]
-        if unknown:
-            raise ConfigError(
-                f"unknown sequences dataset option(s) {unknown}; valid options: "
-                f"{', '.join([*pair_keys, *group_keys])}"
-            )
+        reject_unknown_options("sequences dataset", args, [*pair_keys, *group_keys])
         try:
             options = PairOptions(**{k: args[k] for k in pair_keys if k in args})
             grouping = GroupingOptions(**{k: args[k] for k in group_keys if k in args})

@@ -46,6 +46,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from lowlight.data import synthesis
+from lowlight.data.options import reject_unknown_options
 from lowlight.data.synthesis import LowLightSynthesizer
 from lowlight.data.transforms import SampleKey, random_crop_augment, sample_rng, to_tensor
 from lowlight.data.unpaired import MAX_LISTED, DatasetError
@@ -139,12 +140,7 @@ class SourceSelection:
     @classmethod
     def from_dict(cls, options: Mapping[str, Any]) -> SourceSelection:
         """Build from a mapping; unknown keys are a :class:`ConfigError` listing the valid ones."""
-        names = [f.name for f in dataclasses.fields(cls)]
-        unknown = [key for key in options if key not in names]
-        if unknown:
-            raise ConfigError(
-                f"unknown selection option(s) {unknown}; valid options: {', '.join(names)}"
-            )
+        reject_unknown_options("selection", options, [f.name for f in dataclasses.fields(cls)])
         return cls(**options)
 
     def stats(self, rgb: np.ndarray) -> ExposureStats:
@@ -414,11 +410,7 @@ class SyntheticPairs(Dataset):
         synth_keys = [f.name for f in dataclasses.fields(LowLightSynthesizer)]
         select_keys = [f.name for f in dataclasses.fields(SourceSelection)]
         valid = [*synth_keys, *select_keys, *_DATASET_OPTIONS]
-        unknown = [key for key in args if key not in valid]
-        if unknown:
-            raise ConfigError(
-                f"unknown synthetic dataset option(s) {unknown}; valid options: {', '.join(valid)}"
-            )
+        reject_unknown_options("synthetic dataset", args, valid)
         for key in ("noise", "select", "holdout_sequences"):
             if key in args and not isinstance(args[key], bool):
                 raise ConfigError(f"synthetic dataset option {key} must be true or false")

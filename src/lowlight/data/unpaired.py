@@ -212,14 +212,15 @@ class UnpairedImageFolder(Dataset):
         cls, root: str | Path, args: Mapping[str, Any], **kwargs: Any
     ) -> UnpairedImageFolder:
         """Construct from a recipe's ``data.train.args`` (``extra_roots``, ``exclude``,
-        ``max_mean_luma``, ``holdout_sequences``); an unknown key is a ``ValueError`` listing
-        the valid ones."""
-        valid = {"extra_roots", "exclude", "max_mean_luma", "holdout_sequences"}
-        unknown = set(args) - valid
-        if unknown:
-            raise ValueError(f"unknown unpaired args {sorted(unknown)}; valid: {sorted(valid)}")
+        ``max_mean_luma``, ``holdout_sequences``); an unknown key is a
+        :class:`~lowlight.errors.ConfigError` (a ``ValueError``) listing the valid ones."""
+        from lowlight.data.options import reject_unknown_options
+        from lowlight.errors import ConfigError
+
+        valid = ["extra_roots", "exclude", "max_mean_luma", "holdout_sequences"]
+        reject_unknown_options("unpaired dataset", args, valid)
         if not isinstance(args.get("holdout_sequences", False), bool):
-            raise ValueError("unpaired option holdout_sequences must be true or false")
+            raise ConfigError("unpaired dataset option holdout_sequences must be true or false")
         return cls(root, **kwargs, **dict(args))
 
     def __len__(self) -> int:
