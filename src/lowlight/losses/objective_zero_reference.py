@@ -69,11 +69,11 @@ TERMS = ("spatial", "exposure", "color", "smoothness", "nr", "semantic", "global
 DEFAULT_WEIGHTS: dict[str, float | None] = {
     "spatial": 1.0,
     "exposure": 10.0,
-    "global_exposure": 0.0,
     "color": 5.0,
     "smoothness": 200.0,
     "nr": 0.1,
     "semantic": None,
+    "global_exposure": 0.0,
 }
 """``None`` for ``semantic``: the chosen semantic loss's ``default_weight``."""
 
@@ -143,10 +143,10 @@ class ZeroReferenceObjective(nn.Module):
         exposure_level: ``L_exp`` target (default 0.6).
         exposure_patch: ``L_exp`` patch side (default 16).
         global_exposure_level: ``L_gexp`` target (default 0.5).
-        perceptual_max_side: cap on the longer side of the copy ``L_NR`` and ``L_seg`` see
-            (``None``, default: the frame itself).
         global_exposure_quantile: ``L_gexp`` statistic: ``None`` (default) the frame's mean
             intensity, else that quantile of it.
+        perceptual_max_side: cap on the longer side of the copy ``L_NR`` and ``L_seg`` see
+            (``None``, default: the frame itself).
         spatial_pool: ``L_spa`` pooling (default 4).
         spatial_border: ``L_spa`` border, ``"zeros"`` (Zero-DCE's code) or ``"replicate"``.
         scorer: ``"nss"`` (default, offline), ``"musiq"`` (needs pyiqa and its weights),
@@ -168,11 +168,11 @@ class ZeroReferenceObjective(nn.Module):
         self,
         spatial: TermSetting = DEFAULT_WEIGHTS["spatial"],
         exposure: TermSetting = DEFAULT_WEIGHTS["exposure"],
-        global_exposure: TermSetting = DEFAULT_WEIGHTS["global_exposure"],
         color: TermSetting = DEFAULT_WEIGHTS["color"],
         smoothness: TermSetting = DEFAULT_WEIGHTS["smoothness"],
         nr: TermSetting = DEFAULT_WEIGHTS["nr"],
         semantic: TermSetting = DEFAULT_WEIGHTS["semantic"],
+        global_exposure: TermSetting = DEFAULT_WEIGHTS["global_exposure"],
         exposure_level: float = 0.6,
         exposure_patch: int = 16,
         global_exposure_level: float = 0.5,
