@@ -175,4 +175,4 @@ def test_prints_the_licence_of_the_weights_in_use(tmp_path) -> None:  # noqa: AN
         cli, ["enhance", str(tmp_path / "dark.png"), "-o", str(tmp_path / "out"), "-m", "lucent"]
     )
     assert result.exit_code == 0, result.output
-    assert "lucent: weights lucent_sice, licence: CC BY-NC 4.0" in result.output
+    assert "lucent: weights lucent_sice_whole, licence: CC BY-NC 4.0" in result.output

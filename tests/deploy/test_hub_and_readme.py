@@ -17,7 +17,7 @@ def test_torch_hub_loads_from_a_local_clone() -> None:
     lime = torch.hub.load(str(REPO), "lime", source="local")
     assert type(lime).__name__ == "LIME"
     model = torch.hub.load(str(REPO), "lucent", source="local")
-    assert model.weight_record is not None and model.weight_record.name == "lucent_sice"
+    assert model.weight_record is not None and model.weight_record.name == "lucent_sice_whole"
     assert not model.training
     x = torch.rand(1, 3, 17, 23) * 0.3
     with torch.inference_mode():

@@ -78,7 +78,7 @@ def test_lucent_context_at_reduced_resolution_any_size(tmp_path: Path) -> None:
     meta = onnx_export.read_metadata(path)
     assert meta["lowlight.model"] == "lucent" and meta["lowlight.dtype"] == "float32"
     record = json.loads(meta["lowlight.weights"])
-    assert record["name"] == "lucent_sice" and len(record["sha256"]) == 64
+    assert record["name"] == "lucent_sice_whole" and len(record["sha256"]) == 64
     batch = torch.rand(3, 3, 50, 70)  # the batch axis is dynamic too
     out = onnx_export.run_onnx(onnx_export.onnx_session(path), batch.numpy())
     with torch.inference_mode():

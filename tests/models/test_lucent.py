@@ -36,7 +36,7 @@ def test_registered_as_zero_reference():
     entry = MODELS.get("lucent")
     assert entry.obj is LucentVisionNet
     assert entry.meta["kind"] == "zero-reference"
-    assert entry.meta["default_weights"] == "lucent_sice"
+    assert entry.meta["default_weights"] == "lucent_sice_whole"
     assert "2506.18323" in entry.meta["paper"]
 
 
@@ -229,7 +229,9 @@ def test_shipped_weights_load_with_their_record():
     import lowlight
 
     model = lowlight.load("lucent", device="cpu")
-    assert model.weight_record.name == "lucent_sice"
+    assert model.weight_record.name == "lucent_sice_whole"
+    assert model.curve_max_side == 128  # trained so; stored in the record's config
+    assert lowlight.load("lucent", device="cpu", curve_max_side=None).curve_max_side is None
     assert model.weight_record.scores["lol_v1/eval15"]["psnr"] > 10
     with torch.inference_mode():
         dark = torch.rand(1, 3, 40, 60) * 0.1

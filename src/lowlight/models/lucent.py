@@ -142,7 +142,7 @@ def _stream(width: int, depth: int, activation: str) -> nn.Sequential:
         "LucentVisionNet: multi-scale (1, 1/2, 1/4) depthwise-separable streams, spatial "
         "attention and recurrent quadratic curves, trained with zero-reference losses."
     ),
-    default_weights="lucent_sice",
+    default_weights="lucent_sice_whole",
     test_kwargs={"width": 8},
 )
 class LucentVisionNet(EnhancementModel):
