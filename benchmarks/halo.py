@@ -69,12 +69,14 @@ def main() -> None:
     torch.set_flush_denormal(True)
     names = [os.path.relpath(d.resolve(), REPO) for d in args.data]
     summary: dict[str, dict] = {
-        "input, gain-matched": {n: halo_scores(None, d) for n, d in zip(names, args.data)}
+        "input, gain-matched": {
+            n: halo_scores(None, d) for n, d in zip(names, args.data, strict=True)
+        }
     }
     for text in args.entry:
         label, name, weights, kwargs = parse_entry(text)
         model = lowlight.load(name, weights=weights, device="cpu", **kwargs)
-        summary[label] = {n: halo_scores(model, d) for n, d in zip(names, args.data)}
+        summary[label] = {n: halo_scores(model, d) for n, d in zip(names, args.data, strict=True)}
         print(label, json.dumps(summary[label]), flush=True)
     command = shlex.join(["python", "benchmarks/halo.py", *sys.argv[1:]])
     lines = [

@@ -43,7 +43,9 @@ def command() -> None:
             click.echo(f"    licence: {record.license}")
             if record.config:
                 settings = ", ".join(f"{k}={v}" for k, v in record.config.items())
-                click.echo(f"    model settings of these weights (--model-arg overrides): {settings}")
+                click.echo(
+                    f"    model settings of these weights (--model-arg overrides): {settings}"
+                )
     if MODELS.import_errors:
         click.echo("\nmodules that failed to import:", err=True)
         for module, error in MODELS.import_errors.items():
