@@ -35,7 +35,10 @@ Chosen here (each is a constructor argument; see :class:`LucentVisionNet`):
   each side) and/or ``curve_max_side`` (cap the longer side) estimate ``D`` on an
   area-downscaled copy and upsample it bilinearly to full resolution before the update.
   Off by default (the paper's network runs at full resolution); the fast preset is
-  :data:`FAST_CURVE_MAX_SIDE` (128). Measured on CPU (AMD EPYC, 2 threads,
+  :data:`FAST_CURVE_MAX_SIDE` (128). The default weights ``lucent_sice_whole`` were trained
+  with curves at 128 px on whole 512x512 frames and store ``curve_max_side=128`` in their
+  record, so ``lowlight.load("lucent")`` estimates at 128 px (``curve_max_side=None`` for
+  full resolution: 0.42 dB lower on SICE-seq val). Measured on CPU (AMD EPYC, 2 threads,
   ``torch.set_flush_denormal(True)``, ``inference_mode``, batch 1, best of 4 rounds of the
   median of 10 calls): full resolution 600x400 293 ms, 1200x900 1631 ms;
   ``curve_max_side=128`` 600x400 9.7 ms, 1200x900 30.1 ms (96: 8.3 / 28.1 ms; 256: 21.8 /
