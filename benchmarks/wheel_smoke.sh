@@ -6,7 +6,7 @@
 #   bash benchmarks/wheel_smoke.sh [WORKDIR]      # ~5 min (torch from pip's cache, one thread)
 #
 # Needs ../shared/data (SICE Part1, LOL eval15, the SCI samples) or LOWLIGHT_DATA=/path/to/data.
-# Writes the log to benchmarks/results/wheel_smoke/wheel_smoke.log when run from a checkout.
+# Keep the log: bash benchmarks/wheel_smoke.sh | tee benchmarks/results/wheel_smoke/wheel_smoke.log
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 DATA="${LOWLIGHT_DATA:-$REPO/../shared/data}"
