@@ -63,6 +63,7 @@ __all__ = [
     "phase_shift",
     "rank_equalise",
     "scene_split",
+    "validation_frames",
 ]
 
 SPLITS = ("train", "val", "all")
@@ -381,3 +382,9 @@ def _check_alignment(root: Path, scene: Scene, options: GroupingOptions) -> None
             scene.dropped[name] = f"shifted by ({dy:.2f}, {dx:.2f}) px"
         else:
             scene.aligned.append(name)
+
+
+def validation_frames(root: str | Path) -> set[Path]:
+    """Resolved paths of every frame (grouped, aligned or not) of the validation scenes of
+    ``root``: what ``holdout_sequences`` leaves out of the synthetic and unpaired datasets."""
+    return {(Path(root) / name).resolve() for name in load_scenes(root).frames_of("val")}

@@ -423,10 +423,9 @@ class SyntheticPairs(Dataset):
         selection = SourceSelection.from_dict({k: args[k] for k in select_keys if k in args})
         exclude: list[Path] = []
         if args.get("holdout_sequences", False):
-            from lowlight.data.sequences import load_scenes
+            from lowlight.data.sequences import validation_frames
 
-            held_out = load_scenes(root).frames_of("val")
-            exclude = [Path(root) / name for name in sorted(held_out)]
+            exclude = sorted(validation_frames(root))
         return cls(
             root,
             crop=crop,

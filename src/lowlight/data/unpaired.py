@@ -191,11 +191,9 @@ class UnpairedImageFolder(Dataset):
         self.holdout_sequences = holdout_sequences
         paths = select_images(self.roots, exclude, max_mean_luma)
         if holdout_sequences:
-            from lowlight.data.sequences import load_scenes
+            from lowlight.data.sequences import validation_frames
 
-            held_out = {
-                (self.root / name).resolve() for name in load_scenes(self.root).frames_of("val")
-            }
+            held_out = validation_frames(self.root)
             paths = [p for p in paths if p.resolve() not in held_out]
         if max_images is not None:
             paths = paths[:max_images]
