@@ -2,10 +2,11 @@
 
 One row per photo (the input first), one column per ``--entry LABEL=MODEL[@WEIGHTS][?k=v]``
 (the syntax of ``benchmarks/real_pairs.py``). Writes a JPEG; numbers hide halos, lattices
-and hue shifts that a look finds.
+and hue shifts that a look finds. The sheet shows the photos themselves, so it is
+not committed: write it under the ignored ``runs/``.
 
     python benchmarks/contact_sheet.py --entry lime=lime --entry nalsuper=nalsuper_small \\
-        --out benchmarks/results/real_pairs/sci_samples_sheet.jpg
+        --out runs/sheets/sci_samples_sheet.jpg
 """
 
 from __future__ import annotations
