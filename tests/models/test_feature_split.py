@@ -51,7 +51,8 @@ def test_split_shapes_and_identity(name: str) -> None:
         assert encoded.features.shape == (2, model.feature_channels, 16 // s, 24 // s)
         y = model.decode(encoded, encoded.features)
         assert torch.equal(y, model.enhance_tensor(x))
-        assert torch.equal(y, ORIGINAL[name.split("_")[0]](model, x))
+        # equal up to rounding: nalsuper fuses its layers without stacking them at inference
+        torch.testing.assert_close(y, ORIGINAL[name.split("_")[0]](model, x), rtol=0, atol=1e-5)
         # decode really uses the features it is given
         assert not torch.equal(model.decode(encoded, encoded.features + 0.5), y)
 
@@ -65,7 +66,7 @@ def test_shipped_weights_keys_and_output_unchanged(name: str) -> None:
     x = torch.rand(1, 3, 28, 36, generator=torch.Generator().manual_seed(1)) * 0.3
     with torch.no_grad():
         original = ORIGINAL[name.split("_")[0]](model, x).clamp(0, 1)
-        assert torch.equal(model(x), original)
+        torch.testing.assert_close(model(x), original, rtol=0, atol=1e-5)
 
 
 def test_models_without_the_split_say_so() -> None:

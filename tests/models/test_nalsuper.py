@@ -18,6 +18,7 @@ from lowlight.layers.nalsuper_blocks import (
     LayerAttention,
     TextCrossAttention,
     chunked_cross_attention,
+    fuse_attended_layers,
 )
 from lowlight.models.nalsuper import (
     DEFAULT_PARAMETERS,
@@ -213,6 +214,32 @@ def test_layer_attention_is_size_independent_and_starts_as_identity():
     assert torch.equal(lam(stacked), stacked)  # gamma starts at 0
     tiled = stacked.repeat(1, 1, 1, 4, 4)  # same statistics on a 4x larger image
     assert torch.allclose(lam.weights(stacked), lam.weights(tiled), atol=1e-5)
+
+
+def test_lean_layer_fusion_equals_the_stacked_form():
+    torch.manual_seed(0)
+    attention, fuse = LayerAttention(), nn.Conv2d(5 * 4, 6, 1)
+    attention.gamma.data.fill_(0.8)  # trained weights have gamma != 0
+    feats = [torch.randn(2, 4, 13, 9) for _ in range(5)]
+    with torch.no_grad():
+        stacked = fuse(attention(torch.stack(feats, dim=1)).flatten(1, 2))
+        lean = fuse_attended_layers(feats, attention, fuse)
+    torch.testing.assert_close(lean, stacked, rtol=1e-5, atol=1e-5)
+    # per image: the attention of one image does not leak into another's weights
+    with torch.no_grad():
+        first = fuse_attended_layers([f[:1] for f in feats], attention, fuse)
+    torch.testing.assert_close(first, lean[:1], rtol=1e-5, atol=1e-5)
+
+
+def test_inference_and_training_forms_give_the_same_output():
+    torch.manual_seed(0)
+    model = lowlight.load("nalsuper_small", device="cpu")  # shipped weights: gamma != 0
+    assert model.layer_attention.gamma.item() != 0.0
+    x = torch.rand(1, 3, 24, 20) * 0.3
+    with torch.no_grad():
+        inference = model.enhance_tensor(x)
+    training = model.enhance_tensor(x).detach()  # grad enabled: the stacked form
+    torch.testing.assert_close(inference, training, rtol=1e-5, atol=1e-5)
 
 
 # ------------------------------------------------------------------ prompts

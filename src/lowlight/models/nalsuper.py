@@ -43,6 +43,10 @@ Chosen here, where the summary leaves it open (each configurable):
 * the encoded prompt is stored as buffers (:class:`lowlight.text.PromptEmbedding`): trained
   weights carry it and run with no text encoder installed; :meth:`NaLSuper.set_prompt`
   re-encodes another prompt;
+* at inference (no autograd) the layer attention and the 1x1 fusion run as one 1x1
+  convolution per block output (:func:`~lowlight.layers.nalsuper_blocks.fuse_attended_layers`:
+  the same map up to rounding, without three stacked ``(B, N, C, H, W)`` copies); training
+  keeps the stacked form;
 * any ``H, W`` (no down-sampling, so no padding); the inference path clamps to ``[0, 1]``,
   the training path (:meth:`~lowlight.models.base.EnhancementModel.forward_train`) does not.
 
@@ -72,7 +76,11 @@ import torch
 from torch import Tensor, nn
 
 from lowlight.errors import ConfigError
-from lowlight.layers.nalsuper_blocks import LayerAttention, ResidualTextFusionBlock
+from lowlight.layers.nalsuper_blocks import (
+    LayerAttention,
+    ResidualTextFusionBlock,
+    fuse_attended_layers,
+)
 from lowlight.models.base import Context, EnhancementModel
 from lowlight.models.features import Encoded
 from lowlight.registry import MODELS
@@ -284,9 +292,12 @@ class NaLSuper(EnhancementModel):
         for block in self.blocks[self._split :]:
             f = block(f, tokens, mask)
             feats.append(f)
-        stacked = self.layer_attention(torch.stack(feats, dim=1))  # (B, N, C, H, W)
-        fused = self.body_out(self.fuse(stacked.flatten(1, 2))) + shallow
-        return self.to_rgb(fused)
+        if torch.is_grad_enabled():  # training: the paper's stacked form
+            stacked = self.layer_attention(torch.stack(feats, dim=1))  # (B, N, C, H, W)
+            fused = self.fuse(stacked.flatten(1, 2))
+        else:  # inference: the same map without the stacked copies (a third of the memory)
+            fused = fuse_attended_layers(feats, self.layer_attention, self.fuse)
+        return self.to_rgb(self.body_out(fused) + shallow)
 
     def residual(self, x: Tensor) -> Tensor:
         """The network's correction ``(B, 3, H, W)`` (output minus input)."""
