@@ -9,7 +9,7 @@ is run at about 173x115. Both outputs are scored against the reference with the
 evaluation protocol (8-bit, RGB PSNR, MATLAB SSIM, whole frame), and the fast output
 against the full one (its fidelity). Loss = full PSNR - fast PSNR.
 
-    python benchmarks/fast_path_fidelity.py                       # lucent, mirnet_small, nalsuper_small
+    python benchmarks/fast_path_fidelity.py                       # every shipped learned model
     python benchmarks/fast_path_fidelity.py -m lucent --limit 3   # quick look
     python benchmarks/fast_path_fidelity.py --data PAIRED_ROOT --name sice_seq_val
     python benchmarks/fast_path_fidelity.py --denoise auto        # with the cheap denoise
@@ -29,7 +29,7 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
-DEFAULT_MODELS = ("lucent", "mirnet_small", "nalsuper_small")
+DEFAULT_MODELS = ("lucent", "mirnet_small", "nalsuper_small", "irle_small")
 
 
 def parse_args() -> argparse.Namespace:

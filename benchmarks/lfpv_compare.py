@@ -1,15 +1,24 @@
 """Backbone against backbone + LFPV at equal budget, scored with ``lowlight eval``.
 
-For each backbone (``--backbone``, repeatable) and seed (``--seeds``), trains
-the shipped recipe ``<backbone>_synth_lfpv`` twice for ``--steps`` steps: once as it is (LFPV) and
-once with ``--set plugins=[]`` (plain). Everything else is the same recipe: objective,
-optimiser, schedule, steps, batch, and, through the seed, the backbone's initialisation
-(the plug-in is built after the backbone) and the data stream (each sample's crop,
-augmentation and darkening are keyed by the seed and the sample, not by the model). The
-trainer's own validation is off; each export is scored with ``lowlight eval`` (whole
-frames, 8-bit quantised, RGB PSNR and MATLAB SSIM, GT-mean beside) on LOL-v1 eval15 and on
-every ``--data DIR`` (paired folders, e.g. SICE-seq val). A run folder that already holds
-exported weights is scored without retraining (a stopped run resumes).
+For each backbone (``--backbone``, repeatable) and seed (``--seeds``), trains one recipe
+twice: once as it is (plain) and once with the LFPV plug-in added (``--set plugins=...``,
+the plug-in settings of the shipped ``<backbone>_synth_lfpv`` recipe, so they have one
+source). ``--base mixed`` (default) uses ``<backbone>_mixed``: the real SICE pairs mixed
+with synthetic ones, fine-tuned from the synthetic-only weights as the shipped defaults
+were, so an LFPV run that wins can replace the default (LFPV itself starts fresh on a
+trained backbone there, which a short fine-tune may not recover from: see
+``benchmarks/results/lfpv/README.md``). ``--base synth`` trains ``<backbone>_synth`` from
+scratch on synthetic pairs, the official setting. ``--steps`` defaults to the recipe's own. Everything else is
+the same recipe: objective, optimiser, schedule, steps, batch, and, through the seed, the
+backbone's initialisation (the plug-in is built after the backbone) and the data stream
+(each sample's crop, augmentation and darkening are keyed by the seed and the sample, not
+by the model). The trainer's own validation is off; each export is scored with ``lowlight
+eval`` (whole frames, 8-bit quantised, RGB PSNR and MATLAB SSIM, GT-mean beside) on LOL-v1
+eval15 and on every ``--data DIR`` (paired folders, e.g. SICE-seq val). A run folder that
+already holds exported weights is scored without retraining (a stopped run resumes; an
+evaluation already written after the weights is reused), so
+the runs of a comparison can be trained in parallel by hand (``--print-commands``) and
+scored afterwards.
 
 Writes ``<tag>.md`` and ``<tag>.json`` under ``--report`` (default
 ``benchmarks/results/lfpv``): per run the scores, the parameters LFPV adds at inference
@@ -17,9 +26,9 @@ Writes ``<tag>.md`` and ``<tag>.json`` under ``--report`` (default
 step (from ``log.csv``, the first logged interval excluded as warm-up), then the mean gain
 per backbone and data set.
 
-    python benchmarks/lfpv_compare.py --backbone mirnet_small --seeds 0 1 --steps 4500 --threads 1
-    python benchmarks/lfpv_compare.py --backbone nalsuper_small --seeds 0 --steps 8000 \\
-        --data ../shared/data/sice_seq/val --threads 1
+    python benchmarks/lfpv_compare.py --backbone nalsuper_small --seeds 0 1 \\
+        --data runs/sice_seq/val --threads 1
+    python benchmarks/lfpv_compare.py --base synth --backbone mirnet_small --seeds 0 --steps 4500
 
 ``--timing N`` instead measures only the training cost: N optimiser steps of each backbone
 with and without LFPV, in this process, on random batches of the recipe's batch and crop
@@ -33,6 +42,7 @@ import argparse
 import csv
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -41,44 +51,85 @@ from statistics import mean
 REPO = Path(__file__).resolve().parents[1]
 LOL = REPO.parent / "shared" / "data" / "lol_v1" / "eval15"
 METRICS = ("psnr", "ssim", "psnr_gtmean", "ssim_gtmean")
-VARIANTS = {"plain": ["plugins=[]"], "lfpv": []}
-"""Variant -> ``--set`` overrides of the LFPV recipe."""
+VARIANTS = ("plain", "lfpv")
 
 
-def train(backbone: str, variant: str, seed: int, steps: int, threads: int, root: Path) -> Path:
-    """Train one run (or reuse / resume it); return its exported weights."""
-    out = root / f"{backbone}_{variant}_seed{seed}_{steps}"
-    exported = list((out / "export").glob("*.safetensors"))
-    if exported:
-        return exported[0]
+def lfpv_plugins(backbone: str) -> list[dict]:
+    """The ``plugins:`` section of the shipped ``<backbone>_synth_lfpv`` recipe."""
+    import yaml
+
     from lowlight.recipes import recipe_path
 
-    config = recipe_path(f"{backbone}_synth_lfpv")
+    return yaml.safe_load(recipe_path(f"{backbone}_synth_lfpv").read_text())["plugins"]
+
+
+def recipe_steps(backbone: str, base: str) -> int:
+    """``train.steps`` of the recipe ``<backbone>_<base>``."""
+    from lowlight.recipes import recipe_path
+    from lowlight.train.config import load_config
+
+    return load_config(recipe_path(f"{backbone}_{base}")).train.steps
+
+
+def seeds_of(args: argparse.Namespace, backbone: str) -> list[int]:
+    """``--seeds``, or the seeds ``--seeds-of BACKBONE=S,S`` gives this backbone."""
+    for item in args.seeds_of:
+        name, _, seeds = item.partition("=")
+        if name == backbone:
+            return [int(seed) for seed in seeds.split(",")]
+    return args.seeds
+
+
+def run_dir(root: Path, backbone: str, base: str, variant: str, seed: int, steps: int) -> Path:
+    return root / f"{backbone}_{base}_{variant}_seed{seed}_{steps}"
+
+
+def train_command(
+    backbone: str, base: str, variant: str, seed: int, steps: int, threads: int, out: Path
+) -> list[str]:
+    """``lowlight train`` for one run of the comparison (resuming a stopped one)."""
+    from lowlight.recipes import recipe_path
+
+    config = recipe_path(f"{backbone}_{base}")
     cmd = [sys.executable, "-m", "lowlight", "train", str(config), "--out-dir", str(out)]
     cmd += ["--steps", str(steps), "-q"]
-    log_every = max(1, min(25, steps // 4))
+    plugins = json.dumps(lfpv_plugins(backbone)) if variant == "lfpv" else "[]"
     for item in [
-        f"name={backbone}_{variant}_seed{seed}",
+        f"name={backbone}_{base}_{variant}_seed{seed}",
         f"seed={seed}",
         f"train.threads={threads}",
         f"train.ckpt_every={min(250, steps)}",
-        f"train.log_every={log_every}",
+        f"train.log_every={max(1, min(25, steps // 4))}",
         "data.val=null",
-        *VARIANTS[variant],
+        f"plugins={plugins}",
     ]:
         cmd += ["--set", item]
     if (out / "last.ckpt").exists():
         cmd.append("--resume")
-    subprocess.run(cmd, check=True, cwd=REPO)
+    return cmd
+
+
+def train(
+    backbone: str, base: str, variant: str, seed: int, steps: int, threads: int, root: Path
+) -> Path:
+    """Train one run (or reuse / resume it); return its exported weights."""
+    out = run_dir(root, backbone, base, variant, seed, steps)
+    exported = list((out / "export").glob("*.safetensors"))
+    if not exported:
+        cmd = train_command(backbone, base, variant, seed, steps, threads, out)
+        subprocess.run(cmd, check=True, cwd=REPO)
     return next((out / "export").glob("*.safetensors"))
 
 
 def score(backbone: str, weights: Path, data: Path, report: Path) -> dict[str, float]:
-    """Mean protocol scores of ``weights`` on the paired folder ``data``."""
-    cmd = [sys.executable, "-m", "lowlight", "eval", str(data), "-m", backbone]
-    cmd += ["--weights", str(weights), "--device", "cpu", "--out", str(report), "-q"]
-    subprocess.run(cmd, check=True, cwd=REPO)
-    means = json.loads((report / "summary.json").read_text())["runs"][0]["means"]
+    """Mean protocol scores of ``weights`` on the paired folder ``data`` (an evaluation
+    already written to ``report`` after the weights is reused)."""
+    summary = report / "summary.json"
+    if not summary.exists() or summary.stat().st_mtime < weights.stat().st_mtime:
+        cmd = [sys.executable, "-m", "lowlight", "eval", str(data), "-m", backbone]
+        cmd += ["--weights", str(weights), "--device", "cpu", "--out", str(report), "-q"]
+        subprocess.run(cmd, check=True, cwd=REPO)
+    means = json.loads(summary.read_text())["runs"][0]["means"]
     return {k: float(means[k]) for k in METRICS}
 
 
@@ -110,10 +161,11 @@ def compare(args: argparse.Namespace) -> list[dict]:
     datasets = [LOL, *args.data]
     rows = []
     for backbone in args.backbone:
-        for seed in args.seeds:
+        steps = args.steps or recipe_steps(backbone, args.base)
+        for seed in seeds_of(args, backbone):
             exports = {}
             for variant in VARIANTS:
-                weights = train(backbone, variant, seed, args.steps, args.threads, args.runs)
+                weights = train(backbone, args.base, variant, seed, steps, args.threads, args.runs)
                 exports[variant] = weights
                 run = weights.parent.parent
                 scores = {
@@ -127,7 +179,8 @@ def compare(args: argparse.Namespace) -> list[dict]:
                         "backbone": backbone,
                         "variant": variant,
                         "seed": seed,
-                        "steps": args.steps,
+                        "base": args.base,
+                        "steps": steps,
                         "sec_per_step": seconds_per_step(run),
                         "weights": os.path.relpath(weights, REPO),
                         "scores": scores,
@@ -139,17 +192,32 @@ def compare(args: argparse.Namespace) -> list[dict]:
     return rows
 
 
+def command_line(args: argparse.Namespace) -> str:
+    """The command that reproduces a comparison report."""
+    shown = [os.path.relpath(Path(d).resolve(), REPO) for d in args.data]
+    parts = ["python benchmarks/lfpv_compare.py", f"--base {args.base}"]
+    parts += [f"--backbone {b}" for b in args.backbone]
+    parts += [f"--seeds {' '.join(map(str, args.seeds))}"]
+    parts += [f"--seeds-of {item}" for item in args.seeds_of]
+    parts += [f"--steps {args.steps}"] * bool(args.steps)
+    parts += [f"--threads {args.threads}", *(f"--data {d}" for d in shown)]
+    return " ".join(parts)
+
+
 def table(rows: list[dict], args: argparse.Namespace) -> str:
     sets = list(rows[0]["scores"])
-    shown = [os.path.relpath(Path(d).resolve(), REPO) for d in [LOL, *args.data]]
+    runs = ", ".join(
+        f"{b} {rows_of[0]['steps']} steps, seeds {' '.join(str(r['seed']) for r in rows_of[::2])}"
+        for b in args.backbone
+        if (rows_of := [r for r in rows if r["backbone"] == b])
+    )
     lines = [
-        f"# Backbone vs backbone + LFPV, {args.steps} steps each, seeds {' '.join(map(str, args.seeds))}",
+        f"# Backbone vs backbone + LFPV ({args.base}; {runs})",
         "",
-        f"Command: `python benchmarks/lfpv_compare.py {' '.join(f'--backbone {b}' for b in args.backbone)} "
-        f"--seeds {' '.join(map(str, args.seeds))} --steps {args.steps} --threads {args.threads}"
-        f"{''.join(f' --data {d}' for d in shown[1:])}`. Recipe <backbone>_synth_lfpv, "
-        "plain = the same with `plugins=[]`; same seed, steps and data stream per pair. "
-        "Scores by `lowlight eval` (8-bit, RGB PSNR / MATLAB SSIM; GT-mean beside).",
+        f"Command: `{command_line(args)}`. Recipe <backbone>_{args.base}, plain as it is and "
+        "LFPV with the plug-in of <backbone>_synth_lfpv added; same seed, steps and data "
+        "stream per pair. Scores by `lowlight eval` (8-bit, RGB PSNR / MATLAB SSIM; GT-mean "
+        "beside).",
         "",
     ]
     header = "| backbone | seed | variant | " + " | ".join(
@@ -265,13 +333,24 @@ def main() -> None:
         "--backbone", action="append", choices=["mirnet_small", "nalsuper_small"], default=None
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--steps", type=int, default=None, help="training steps per run")
+    parser.add_argument("--base", choices=["mixed", "synth"], default="mixed", help="recipe")
+    parser.add_argument(
+        "--seeds-of",
+        action="append",
+        default=[],
+        metavar="BACKBONE=S,S",
+        help="seeds of one backbone (instead of --seeds)",
+    )
+    parser.add_argument("--steps", type=int, default=None, help="default: the recipe's")
     parser.add_argument("--timing", type=int, default=None, metavar="N", help="time N steps only")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--data", type=Path, action="append", default=[], help="extra paired set")
     parser.add_argument("--runs", type=Path, default=REPO / "runs" / "lfpv_compare")
     parser.add_argument("--report", type=Path, default=REPO / "benchmarks" / "results" / "lfpv")
-    parser.add_argument("--tag", default=None, help="report name (default: compare_<steps>)")
+    parser.add_argument("--tag", default=None, help="report name (default: compare_<base>)")
+    parser.add_argument(
+        "--print-commands", action="store_true", help="print the training commands and stop"
+    )
     args = parser.parse_args()
     args.backbone = args.backbone or ["mirnet_small"]
     args.runs = args.runs.resolve()
@@ -281,11 +360,20 @@ def main() -> None:
         (args.report / f"{args.tag or f'timing_{args.timing}'}.md").write_text(text)
         print(text)
         return
-    if args.steps is None:
-        parser.error("give --steps (or --timing N)")
+    if args.print_commands:
+        for backbone in args.backbone:
+            steps = args.steps or recipe_steps(backbone, args.base)
+            for seed in seeds_of(args, backbone):
+                for variant in VARIANTS:
+                    out = run_dir(args.runs, backbone, args.base, variant, seed, steps)
+                    cmd = train_command(
+                        backbone, args.base, variant, seed, steps, args.threads, out
+                    )
+                    print(shlex.join(cmd))
+        return
     rows = compare(args)
     text = table(rows, args)
-    tag = args.tag or f"compare_{args.steps}"
+    tag = args.tag or f"compare_{args.base}"
     (args.report / f"{tag}.json").write_text(json.dumps(rows, indent=2) + "\n")
     (args.report / f"{tag}.md").write_text(text)
     print(text)

@@ -37,7 +37,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
-DEFAULT_MODELS = ("lime", "lucent", "mirnet_small", "nalsuper_small")
+DEFAULT_MODELS = ("lime", "lucent", "mirnet_small", "nalsuper_small", "irle_small")
 """Shipped models (classical default plus every learned model with weights)."""
 DEFAULT_SIZES = ("4000x3000", "8000x6000")
 

@@ -57,7 +57,8 @@ with two other trainings (0.20 s with ``use_text=False``).
 
 Cost at 600x400 (``lowlight bench --size 600x400 --threads 1 --device cpu``; MACs by torch's
 ``FlopCounterMode``, convolutions, matrix products and attention): ``nalsuper`` 328.2 GMACs,
-30.7 s, 4.45 GiB peak tensor memory; ``nalsuper_small`` 8.88 GMACs, 1.37 s, 454 MiB.
+30.7 s, 4.45 GiB peak tensor memory (before the lean fusion); ``nalsuper_small`` 8.63 GMACs,
+0.73 s, 161 MiB (``benchmarks/results/bench/nalsuper_small_1thread.json``).
 
 Feature split (:mod:`lowlight.models.features`, where training-time plug-ins such as LFPV
 attach): ``encode`` = stem + the first ``num_blocks // 2`` RTFBs, ``decode`` = the other RTFBs
