@@ -74,6 +74,14 @@ VARIANT_SETS: dict[str, dict[str, list[str]]] = {
             "objective.args.exposure=0",
             "objective.args.global_exposure_level=0.6",
         ],
+        "global exposure only, frame mean 0.65": [
+            "objective.args.exposure=0",
+            "objective.args.global_exposure_level=0.65",
+        ],
+        "global exposure only, frame mean 0.7": [
+            "objective.args.exposure=0",
+            "objective.args.global_exposure_level=0.7",
+        ],
     },
     "ablation_whole": {
         "full (global exposure 0.6, 3 scales, 8 iterations)": [],
