@@ -273,7 +273,7 @@ def fuse_attended_layers(feats: list[Tensor], attention: LayerAttention, fuse: n
     n, numel = len(feats), feats[0][0].numel()
     flat = [f.flatten(1) for f in feats]
     energy = flat[0].new_empty(flat[0].shape[0], n, n, dtype=torch.float32)
-    for i in range(n):  # dot products as (B, 1, L) @ (B, L, 1): no L-long temporaries
+    for i in range(n):  # dot products as (B, 1, L) @ (B, L, 1): no L-long product tensor
         for j in range(i, n):
             dot = (flat[i].float().unsqueeze(1) @ flat[j].float().unsqueeze(2)).view(-1)
             energy[:, i, j] = energy[:, j, i] = dot / numel
