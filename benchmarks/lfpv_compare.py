@@ -45,6 +45,7 @@ import os
 import shlex
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from statistics import mean
 
@@ -78,6 +79,14 @@ def seeds_of(args: argparse.Namespace, backbone: str) -> list[int]:
         if name == backbone:
             return [int(seed) for seed in seeds.split(",")]
     return args.seeds
+
+
+def planned_pairs(args: argparse.Namespace) -> Iterator[tuple[str, int, int]]:
+    """``(backbone, steps, seed)`` of every plain / LFPV pair the arguments ask for."""
+    for backbone in args.backbone:
+        steps = args.steps or recipe_steps(backbone, args.base)
+        for seed in seeds_of(args, backbone):
+            yield backbone, steps, seed
 
 
 def run_dir(root: Path, backbone: str, base: str, variant: str, seed: int, steps: int) -> Path:
@@ -160,35 +169,31 @@ def name_of(data: Path) -> str:
 def compare(args: argparse.Namespace) -> list[dict]:
     datasets = [LOL, *args.data]
     rows = []
-    for backbone in args.backbone:
-        steps = args.steps or recipe_steps(backbone, args.base)
-        for seed in seeds_of(args, backbone):
-            exports = {}
-            for variant in VARIANTS:
-                weights = train(backbone, args.base, variant, seed, steps, args.threads, args.runs)
-                exports[variant] = weights
-                run = weights.parent.parent
-                scores = {
-                    name_of(d): score(
-                        backbone, weights, d, run / "eval" / name_of(d).replace("/", "_")
-                    )
-                    for d in datasets
+    for backbone, steps, seed in planned_pairs(args):
+        exports = {}
+        for variant in VARIANTS:
+            weights = train(backbone, args.base, variant, seed, steps, args.threads, args.runs)
+            exports[variant] = weights
+            run = weights.parent.parent
+            scores = {
+                name_of(d): score(backbone, weights, d, run / "eval" / name_of(d).replace("/", "_"))
+                for d in datasets
+            }
+            rows.append(
+                {
+                    "backbone": backbone,
+                    "variant": variant,
+                    "seed": seed,
+                    "base": args.base,
+                    "steps": steps,
+                    "sec_per_step": seconds_per_step(run),
+                    "weights": os.path.relpath(weights, REPO),
+                    "scores": scores,
                 }
-                rows.append(
-                    {
-                        "backbone": backbone,
-                        "variant": variant,
-                        "seed": seed,
-                        "base": args.base,
-                        "steps": steps,
-                        "sec_per_step": seconds_per_step(run),
-                        "weights": os.path.relpath(weights, REPO),
-                        "scores": scores,
-                    }
-                )
-            added = tensor_elements(exports["lfpv"]) - tensor_elements(exports["plain"])
-            for row in rows[-2:]:
-                row["params_added"] = added if row["variant"] == "lfpv" else 0
+            )
+        added = tensor_elements(exports["lfpv"]) - tensor_elements(exports["plain"])
+        for row in rows[-2:]:
+            row["params_added"] = added if row["variant"] == "lfpv" else 0
     return rows
 
 
@@ -361,15 +366,11 @@ def main() -> None:
         print(text)
         return
     if args.print_commands:
-        for backbone in args.backbone:
-            steps = args.steps or recipe_steps(backbone, args.base)
-            for seed in seeds_of(args, backbone):
-                for variant in VARIANTS:
-                    out = run_dir(args.runs, backbone, args.base, variant, seed, steps)
-                    cmd = train_command(
-                        backbone, args.base, variant, seed, steps, args.threads, out
-                    )
-                    print(shlex.join(cmd))
+        for backbone, steps, seed in planned_pairs(args):
+            for variant in VARIANTS:
+                out = run_dir(args.runs, backbone, args.base, variant, seed, steps)
+                cmd = train_command(backbone, args.base, variant, seed, steps, args.threads, out)
+                print(shlex.join(cmd))
         return
     rows = compare(args)
     text = table(rows, args)
