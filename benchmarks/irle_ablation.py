@@ -114,6 +114,22 @@ def without_denoiser(model_name: str, weights: Path):  # noqa: ANN201
     return model.eval()
 
 
+def command_line(args: argparse.Namespace, shown_data: str) -> str:
+    """The command that rewrites this report: every option that differs from its default."""
+    parts = ["python benchmarks/irle_ablation.py", f"--steps {args.steps}"]
+    parts.append(f"--threads {args.threads}")
+    if args.config != "irle_small_sice":
+        parts.append(f"--config {args.config}")
+    parts.append(f"--data {shown_data}")
+    if args.runs != Path("runs/irle_ablation"):
+        parts.append(f"--runs {args.runs}")
+    if args.report != Path("benchmarks/results/irle_ablation"):
+        parts.append(f"--report {args.report}")
+    if args.only is not None:
+        parts.append("--only " + " ".join(f"'{name}'" for name in args.only))
+    return " ".join(parts)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=2000)
@@ -180,8 +196,7 @@ def main() -> None:
     lines = [
         f"# IRLE ablations: {args.steps} steps each ({args.config}), scored on {shown}",
         "",
-        f"Command: `python benchmarks/irle_ablation.py --steps {args.steps} --threads "
-        f"{args.threads} --data {shown}`. Same recipe, seed and data order for every row; "
+        f"Command: `{command_line(args, shown)}`. Same recipe, seed and data order for every row; "
         "the flag of each row changed. Training commands per row in the JSON.",
         "",
         "| variant | PSNR | SSIM | PSNR (GT-mean) | SSIM (GT-mean) |",

@@ -52,16 +52,39 @@ from statistics import mean
 REPO = Path(__file__).resolve().parents[1]
 LOL = REPO.parent / "shared" / "data" / "lol_v1" / "eval15"
 METRICS = ("psnr", "ssim", "psnr_gtmean", "ssim_gtmean")
-VARIANTS = ("plain", "lfpv")
 
 
-def lfpv_plugins(backbone: str) -> list[dict]:
-    """The ``plugins:`` section of the shipped ``<backbone>_synth_lfpv`` recipe."""
+def lfpv_plugins(backbone: str, lfpv_args: dict[str, object]) -> list[dict]:
+    """The ``plugins:`` section of the shipped ``<backbone>_synth_lfpv`` recipe, its LFPV
+    ``args`` updated with ``lfpv_args`` (``--lfpv-arg``)."""
     import yaml
 
     from lowlight.recipes import recipe_path
 
-    return yaml.safe_load(recipe_path(f"{backbone}_synth_lfpv").read_text())["plugins"]
+    plugins = yaml.safe_load(recipe_path(f"{backbone}_synth_lfpv").read_text())["plugins"]
+    for plugin in plugins:
+        if plugin["name"] == "lfpv":
+            plugin["args"] = {**plugin.get("args", {}), **lfpv_args}
+    return plugins
+
+
+def parse_lfpv_args(items: list[str]) -> dict[str, object]:
+    """``["readout_gate=true"]`` -> ``{"readout_gate": True}`` (values read as YAML)."""
+    import yaml
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--lfpv-arg needs KEY=VALUE, got {item!r}")
+        out[key] = yaml.safe_load(value)
+    return out
+
+
+def lfpv_variant(lfpv_args: dict[str, object]) -> str:
+    """The LFPV variant's name (and run-folder part): ``lfpv``, or ``lfpv_<key>-<value>_...``
+    when ``--lfpv-arg`` changes the recipe's plug-in settings."""
+    return "_".join(["lfpv", *(f"{k}-{str(v).lower()}" for k, v in sorted(lfpv_args.items()))])
 
 
 def recipe_steps(backbone: str, base: str) -> int:
@@ -94,15 +117,23 @@ def run_dir(root: Path, backbone: str, base: str, variant: str, seed: int, steps
 
 
 def train_command(
-    backbone: str, base: str, variant: str, seed: int, steps: int, threads: int, out: Path
+    backbone: str,
+    base: str,
+    variant: str,
+    seed: int,
+    steps: int,
+    threads: int,
+    out: Path,
+    lfpv_args: dict[str, object],
 ) -> list[str]:
-    """``lowlight train`` for one run of the comparison (resuming a stopped one)."""
+    """``lowlight train`` for one run of the comparison (resuming a stopped one); ``variant``
+    ``plain`` or an LFPV one (the plug-in with ``lfpv_args``)."""
     from lowlight.recipes import recipe_path
 
     config = recipe_path(f"{backbone}_{base}")
     cmd = [sys.executable, "-m", "lowlight", "train", str(config), "--out-dir", str(out)]
     cmd += ["--steps", str(steps), "-q"]
-    plugins = json.dumps(lfpv_plugins(backbone)) if variant == "lfpv" else "[]"
+    plugins = json.dumps(lfpv_plugins(backbone, lfpv_args)) if variant != "plain" else "[]"
     for item in [
         f"name={backbone}_{base}_{variant}_seed{seed}",
         f"seed={seed}",
@@ -119,13 +150,20 @@ def train_command(
 
 
 def train(
-    backbone: str, base: str, variant: str, seed: int, steps: int, threads: int, root: Path
+    backbone: str,
+    base: str,
+    variant: str,
+    seed: int,
+    steps: int,
+    threads: int,
+    root: Path,
+    lfpv_args: dict[str, object],
 ) -> Path:
     """Train one run (or reuse / resume it); return its exported weights."""
     out = run_dir(root, backbone, base, variant, seed, steps)
     exported = list((out / "export").glob("*.safetensors"))
     if not exported:
-        cmd = train_command(backbone, base, variant, seed, steps, threads, out)
+        cmd = train_command(backbone, base, variant, seed, steps, threads, out, lfpv_args)
         subprocess.run(cmd, check=True, cwd=REPO)
     return next((out / "export").glob("*.safetensors"))
 
@@ -171,8 +209,10 @@ def compare(args: argparse.Namespace) -> list[dict]:
     rows = []
     for backbone, steps, seed in planned_pairs(args):
         exports = {}
-        for variant in VARIANTS:
-            weights = train(backbone, args.base, variant, seed, steps, args.threads, args.runs)
+        for variant in ("plain", lfpv_variant(args.lfpv_args)):
+            weights = train(
+                backbone, args.base, variant, seed, steps, args.threads, args.runs, args.lfpv_args
+            )
             exports[variant] = weights
             run = weights.parent.parent
             scores = {
@@ -191,9 +231,9 @@ def compare(args: argparse.Namespace) -> list[dict]:
                     "scores": scores,
                 }
             )
-        added = tensor_elements(exports["lfpv"]) - tensor_elements(exports["plain"])
+        added = tensor_elements(exports[variant]) - tensor_elements(exports["plain"])
         for row in rows[-2:]:
-            row["params_added"] = added if row["variant"] == "lfpv" else 0
+            row["params_added"] = added if row["variant"] != "plain" else 0
     return rows
 
 
@@ -205,6 +245,7 @@ def command_line(args: argparse.Namespace) -> str:
     parts += [f"--seeds {' '.join(map(str, args.seeds))}"]
     parts += [f"--seeds-of {item}" for item in args.seeds_of]
     parts += [f"--steps {args.steps}"] * bool(args.steps)
+    parts += [f"--lfpv-arg {item}" for item in args.lfpv_arg]
     parts += [f"--threads {args.threads}", *(f"--data {d}" for d in shown)]
     return " ".join(parts)
 
@@ -253,7 +294,7 @@ def table(rows: list[dict], args: argparse.Namespace) -> str:
             if p["backbone"] == q["backbone"] == backbone
             and p["seed"] == q["seed"]
             and p["variant"] == "plain"
-            and q["variant"] == "lfpv"
+            and q["variant"] != "plain"
         ]
         cost = mean(q["sec_per_step"] / p["sec_per_step"] for p, q in pairs)
         for s in sets:
@@ -347,6 +388,13 @@ def main() -> None:
         help="seeds of one backbone (instead of --seeds)",
     )
     parser.add_argument("--steps", type=int, default=None, help="default: the recipe's")
+    parser.add_argument(
+        "--lfpv-arg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change one LFPV option of the recipe's plug-in (e.g. readout_gate=true)",
+    )
     parser.add_argument("--timing", type=int, default=None, metavar="N", help="time N steps only")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--data", type=Path, action="append", default=[], help="extra paired set")
@@ -358,6 +406,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     args.backbone = args.backbone or ["mirnet_small"]
+    args.lfpv_args = parse_lfpv_args(args.lfpv_arg)
     args.runs = args.runs.resolve()
     args.report.mkdir(parents=True, exist_ok=True)
     if args.timing:
@@ -367,9 +416,11 @@ def main() -> None:
         return
     if args.print_commands:
         for backbone, steps, seed in planned_pairs(args):
-            for variant in VARIANTS:
+            for variant in ("plain", lfpv_variant(args.lfpv_args)):
                 out = run_dir(args.runs, backbone, args.base, variant, seed, steps)
-                cmd = train_command(backbone, args.base, variant, seed, steps, args.threads, out)
+                cmd = train_command(
+                    backbone, args.base, variant, seed, steps, args.threads, out, args.lfpv_args
+                )
                 print(shlex.join(cmd))
         return
     rows = compare(args)

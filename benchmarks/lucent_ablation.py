@@ -82,6 +82,16 @@ VARIANT_SETS: dict[str, dict[str, list[str]]] = {
             "objective.args.exposure=0",
             "objective.args.global_exposure_level=0.7",
         ],
+        "global exposure only, frame median 0.5": [
+            "objective.args.exposure=0",
+            "objective.args.global_exposure_level=0.5",
+            "objective.args.global_exposure_quantile=0.5",
+        ],
+        "global exposure only, frame median 0.55": [
+            "objective.args.exposure=0",
+            "objective.args.global_exposure_level=0.55",
+            "objective.args.global_exposure_quantile=0.5",
+        ],
     },
     "ablation_whole": {
         "full (global exposure 0.6, 3 scales, 8 iterations)": [],

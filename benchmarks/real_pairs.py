@@ -10,6 +10,8 @@ For every ``--entry LABEL=MODEL[@WEIGHTS]`` (weights: a shipped record name or a
   (whole frames, 8-bit quantised, RGB PSNR, MATLAB SSIM), via
   :func:`lowlight.evaluation.pipeline.evaluate_model`. Recipes are chosen on the two SICE
   sets (their mean plain PSNR); LOL is scored once, after the choice;
+* ``--also NAME=DIR``: more paired sets, one column each (e.g. SICE-seq val with the
+  exposure-fusion references, ``lowlight sequence-pairs --reference fusion``);
 * **sci_samples guards**, per subset and overall: the fraction of output pixels whose 8-bit
   BT.601 luma is >= 250 (clipped to white), the fraction <= 5 (crushed), and NIQE, beside the
   same figures for the untouched inputs.
@@ -101,6 +103,9 @@ def main() -> None:
     parser.add_argument("--lol", type=Path, default=REPO.parent / "shared/data/lol_v1/eval15")
     parser.add_argument("--sice", type=Path, default=REPO / "runs/sice_seq/val")
     parser.add_argument("--synth", type=Path, default=REPO / "runs/sice_synth_val")
+    parser.add_argument(
+        "--also", action="append", default=[], metavar="NAME=DIR", help="another paired set"
+    )
     parser.add_argument("--samples", type=Path, default=REPO.parent / "shared/data/sci_samples")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks/results/real_pairs")
     parser.add_argument("--no-lol", action="store_true", help="Skip LOL (recipe selection).")
@@ -132,6 +137,9 @@ def main() -> None:
             row["lol"] = paired_scores(model, args.lol, label)
         row["sice"] = paired_scores(model, args.sice, label)
         row["synth"] = paired_scores(model, args.synth, label)
+        for item in args.also:
+            name_of_set, _, root = item.partition("=")
+            row.setdefault("also", {})[name_of_set] = paired_scores(model, Path(root), label)
         if not args.no_samples:
             row["sci_samples"] = sci_samples(model, args.samples)
         summary[label] = row
@@ -144,6 +152,7 @@ def main() -> None:
 
 def report(summary: dict[str, dict], args: argparse.Namespace, command: str | None) -> str:
     summary = {k: v for k, v in summary.items() if not k.startswith("_")}
+    also = list(dict.fromkeys(k for row in summary.values() for k in row.get("also", {})))
     lines = [
         "# Real pairs: LOL-v1 eval15, SICE-seq val and the sci_samples guards",
         "",
@@ -151,15 +160,18 @@ def report(summary: dict[str, dict], args: argparse.Namespace, command: str | No
         "",
         "Each set: PSNR / SSIM / PSNR GT-mean / SSIM GT-mean.",
         "",
-        "| entry | model @ weights | LOL-v1 eval15 | SICE-seq val | SICE-synth val |",
-        "|---|---|---|---|---|",
+        "| entry | model @ weights | LOL-v1 eval15 | SICE-seq val | SICE-synth val | "
+        + "".join(f"{name} | " for name in also),
+        "|---|---|---|---|---|" + "---|" * len(also),
     ]
     for label, row in summary.items():
         if label == "input":
             continue
         cells = []
-        for key in ("lol", "sice", "synth"):
-            scores = row.get(key)
+        for key in ("lol", "sice", "synth", *also):
+            scores = (
+                row.get(key) if key in ("lol", "sice", "synth") else row.get("also", {}).get(key)
+            )
             cells.append(
                 "{psnr:.2f} / {ssim:.3f} / {psnr_gtmean:.2f} / {ssim_gtmean:.3f}".format(**scores)
                 if scores

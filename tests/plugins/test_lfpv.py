@@ -96,6 +96,38 @@ def test_zeroed_tables_leave_features_and_output_unchanged(name: str) -> None:
         assert torch.equal(model(x), backbone(x))
 
 
+def test_zero_gate_starts_as_the_backbone_and_then_learns() -> None:
+    """``readout_gate``: the output with the readout equals the plain one at the start (even
+    though the first update fills the tables), the gate gets a gradient, and the gate's
+    ``c`` parameters are counted at inference."""
+    torch.manual_seed(3)
+    backbone = _backbone("nalsuper_small")
+    wrapper = LFPV(backbone, LFPVOptions(readout_gate=True)).train()
+    x = torch.rand(2, 3, 24, 24) * 0.4
+    out, aux = wrapper.forward_train(x)
+    assert wrapper.lfpv.vectors.abs().sum() > 0
+    assert torch.equal(out, aux["lfpv_plain"])
+    out.square().mean().backward()
+    assert wrapper.lfpv.gate.grad is not None and wrapper.lfpv.gate.grad.abs().sum() > 0
+    c = backbone.feature_channels
+    stripped = strip(wrapper)
+    added = sum(p.numel() for p in stripped.parameters()) - sum(
+        p.numel() for p in backbone.parameters()
+    )
+    assert (
+        added
+        == inference_parameters(c, LFPVOptions(readout_gate=True))
+        == (inference_parameters(c) + c)
+    )
+    assert "lfpv.gate" in stripped.state_dict() and "lfpv.gate" not in TABLE_KEYS
+    with torch.no_grad():
+        wrapper.lfpv.gate.fill_(1.0)
+        ungated = LFPVTables(c, 16, 4)
+        ungated.load_state_dict({k: v for k, v in wrapper.lfpv.state_dict().items() if k != "gate"})
+        f = torch.randn(1, c, 8, 8)
+        assert torch.allclose(wrapper.lfpv(f), ungated(f))
+
+
 def test_one_node_readout_is_the_node() -> None:
     """Softmax over a single node is 1: the readout is that node at every position/patch."""
     c, k = 3, 2

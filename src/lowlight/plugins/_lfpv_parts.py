@@ -58,16 +58,19 @@ class LFPVTables(nn.Module):
 
     ``vectors`` ``(l, c)`` and ``patches`` ``(l, c, k, k)`` start at zero and are replaced by
     the updaters during training (no gradient: ``requires_grad=False``); the four
-    LayerNorms of the query are trained by the loss.
+    LayerNorms of the query are trained by the loss. ``gated``: the readout is scaled per
+    channel by ``gate (c,)``, trained by the loss and initialised to zero (not in the paper),
+    so that the fused features start as the backbone's own.
 
     Shape:
         - Input: features ``(B, c, h, w)``, ``h`` and ``w`` multiples of ``k``.
         - Output: the readout ``(B, c, h, w)`` (add it to the features).
     """
 
-    def __init__(self, channels: int, nodes: int = 16, patch: int = 4) -> None:
+    def __init__(self, channels: int, nodes: int = 16, patch: int = 4, gated: bool = False) -> None:
         super().__init__()
         self.patch = patch
+        self.gate = nn.Parameter(torch.zeros(channels)) if gated else None
         self.vectors = nn.Parameter(torch.zeros(nodes, channels), requires_grad=False)
         self.patches = nn.Parameter(torch.zeros(nodes, channels, patch, patch), requires_grad=False)
         flat = channels * patch * patch
@@ -83,9 +86,10 @@ class LFPVTables(nn.Module):
         (the freshly updated, differentiable ones during training)."""
         vectors = self.vectors if vectors is None else vectors
         patches = self.patches if patches is None else patches
-        return vector_readout(f, vectors, self.norm_query_v, self.norm_key_v) + patch_readout(
+        readout = vector_readout(f, vectors, self.norm_query_v, self.norm_key_v) + patch_readout(
             f, patches, self.norm_query_p, self.norm_key_p, self.patch
         )
+        return readout if self.gate is None else readout * self.gate[:, None, None]
 
     @torch.no_grad()
     def store(self, vectors: Tensor, patches: Tensor) -> None:

@@ -43,7 +43,14 @@ Chosen here:
   fitted, but neither they nor the code give a criterion; SU's batch mean already weights
   every sample alike, and a loss threshold would be a new hyper-parameter with no
   reference, so none is offered;
-* under ``torchrun`` the stored tables are averaged over ranks after each update.
+* under ``torchrun`` the stored tables are averaged over ranks after each update;
+* ``readout_gate`` (off by default; neither paper nor code has it): the readout is scaled
+  per channel by a gate initialised to zero, so that a backbone that starts from trained
+  weights starts unchanged (the LayerNorm'd tables are unit-scale from the first update
+  on, which a short fine-tune of a trained MIRNet did not recover from:
+  ``benchmarks/results/lfpv/compare_mixed.md``); ``+c`` parameters at inference. With it
+  the gate stayed near zero and the fine-tune equalled the plain one
+  (``compare_mixed_gated.md``).
 """
 
 from __future__ import annotations
@@ -81,6 +88,7 @@ class LFPVOptions:
         weight: ``lambda``, weight of the loss on the output with the readout (1).
         width: updater width as a multiple of ``c`` (4).
         depth: convolutions per updater (7).
+        readout_gate: scale the readout per channel by a gate initialised to zero (False).
     """
 
     nodes: int = 16
@@ -90,13 +98,15 @@ class LFPVOptions:
     weight: float = 1.0
     width: int = 4
     depth: int = 7
+    readout_gate: bool = False
 
 
 def inference_parameters(channels: int, options: LFPVOptions | None = None) -> int:
-    """Parameters LFPV adds at inference: ``l c (1 + k^2)`` table values and the query's
-    four LayerNorms, ``4 c (1 + k^2)``."""
+    """Parameters LFPV adds at inference: ``l c (1 + k^2)`` table values, the query's
+    four LayerNorms, ``4 c (1 + k^2)``, and ``c`` for the readout gate if there is one."""
     o = options or LFPVOptions()
-    return o.nodes * channels * (1 + o.patch**2) + 4 * channels * (1 + o.patch**2)
+    gate = channels if o.readout_gate else 0
+    return o.nodes * channels * (1 + o.patch**2) + 4 * channels * (1 + o.patch**2) + gate
 
 
 def _check(backbone: nn.Module, o: LFPVOptions) -> FeatureSplit:
@@ -174,7 +184,7 @@ class LFPV(TrainingPlugin):
         c = split.feature_channels
         self.options = o
         self.backbone = backbone
-        self.lfpv = LFPVTables(c, o.nodes, o.patch)
+        self.lfpv = LFPVTables(c, o.nodes, o.patch, o.readout_gate)
         self.updater = LFPVUpdater(c, o.nodes, o.patch, o.width, o.depth, o.update)
         self.grid = QueryGrid(o.query_stride // split.feature_stride, o.patch)
 
@@ -204,7 +214,9 @@ class LFPV(TrainingPlugin):
     @classmethod
     def inference(cls, backbone: EnhancementModel, options: LFPVOptions) -> LFPVModel:
         split = _check(backbone, options)
-        tables = LFPVTables(split.feature_channels, options.nodes, options.patch)
+        tables = LFPVTables(
+            split.feature_channels, options.nodes, options.patch, options.readout_gate
+        )
         grid = QueryGrid(options.query_stride // split.feature_stride, options.patch)
         return LFPVModel(backbone, tables, grid)
 
@@ -217,7 +229,8 @@ class LFPV(TrainingPlugin):
         training = sum(p.numel() for p in self.updater.parameters())
         return [
             f"lfpv: {o.nodes} vectors and {o.patch}x{o.patch} patches of {c} channels, "
-            f"queried at 1/{o.query_stride} resolution, update '{o.update}', lambda {o.weight:g}",
+            f"queried at 1/{o.query_stride} resolution, update '{o.update}', lambda {o.weight:g}"
+            + (", readout gated (zero at start)" if o.readout_gate else ""),
             f"lfpv: +{inference_parameters(c, o):,} parameters at inference, "
             f"+{training:,} in training only (SU, MU, embeddings)",
         ]
