@@ -136,11 +136,46 @@ def test_enhancements():
         {"l_min": 0},
         {"pd_factor": 0},
         {"illum_depth": 1},
+        {"denoise_mix": -0.1},
+        {"denoise_mix": 1.5},
+        {"denoise_mix": float("nan")},
+        {"denoise_mix": "half"},
     ],
 )
 def test_bad_arguments(kwargs):
     with pytest.raises(ConfigError):
         IRLE(**kwargs)
+
+
+def test_denoise_mix_blends_the_enhanced_and_the_denoised_image():
+    """``m = 1`` is the paper's output, ``m = 0`` the enhanced image without running the
+    denoiser, and ``m`` in between their linear blend; training ignores ``m``."""
+    torch.manual_seed(3)
+    full = IRLE(**TINY).double().eval()
+    x = torch.rand(1, 3, 20, 24, dtype=torch.float64) * 0.3
+    with torch.no_grad():
+        parts = full._run(x, None)
+        enhanced, denoised = parts["enhanced"], parts["output"]
+        assert not torch.allclose(enhanced, denoised)
+        outputs = {}
+        for mix in (0.0, 0.3, 1.0):
+            model = IRLE(**TINY, denoise_mix=mix).double().eval()
+            model.load_state_dict(full.state_dict())
+            outputs[mix] = model.enhance_tensor(x)
+            train_out, _ = model.train().forward_train(x)
+            assert torch.allclose(train_out, denoised)
+    assert torch.allclose(outputs[1.0], denoised)
+    assert torch.allclose(outputs[0.0], enhanced)
+    assert torch.allclose(outputs[0.3], 0.7 * enhanced + 0.3 * denoised)
+
+
+def test_denoise_mix_zero_does_not_run_the_denoiser():
+    model = IRLE(**TINY, denoise_mix=0.0).eval()
+    calls = []
+    model.denoiser.register_forward_hook(lambda *args: calls.append(1))
+    with torch.no_grad():
+        model.enhance_tensor(torch.rand(1, 3, 16, 16))
+    assert calls == []
 
 
 class TestBlindSpot:
