@@ -46,6 +46,7 @@ import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from statistics import mean
 
@@ -104,42 +105,52 @@ def seeds_of(args: argparse.Namespace, backbone: str) -> list[int]:
     return args.seeds
 
 
-def planned_pairs(args: argparse.Namespace) -> Iterator[tuple[str, int, int]]:
-    """``(backbone, steps, seed)`` of every plain / LFPV pair the arguments ask for."""
+@dataclass(frozen=True)
+class Run:
+    """One training run of the comparison: ``variant`` is ``plain`` or an LFPV one."""
+
+    backbone: str
+    base: str
+    variant: str
+    seed: int
+    steps: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.backbone}_{self.base}_{self.variant}_seed{self.seed}"
+
+    def folder(self, root: Path) -> Path:
+        return root / f"{self.name}_{self.steps}"
+
+
+def planned_pairs(args: argparse.Namespace) -> Iterator[tuple[Run, Run]]:
+    """The ``(plain, LFPV)`` runs of every pair the arguments ask for."""
+    variant = lfpv_variant(args.lfpv_args)
     for backbone in args.backbone:
         steps = args.steps or recipe_steps(backbone, args.base)
         for seed in seeds_of(args, backbone):
-            yield backbone, steps, seed
+            yield (
+                Run(backbone, args.base, "plain", seed, steps),
+                Run(backbone, args.base, variant, seed, steps),
+            )
 
 
-def run_dir(root: Path, backbone: str, base: str, variant: str, seed: int, steps: int) -> Path:
-    return root / f"{backbone}_{base}_{variant}_seed{seed}_{steps}"
-
-
-def train_command(
-    backbone: str,
-    base: str,
-    variant: str,
-    seed: int,
-    steps: int,
-    threads: int,
-    out: Path,
-    lfpv_args: dict[str, object],
-) -> list[str]:
-    """``lowlight train`` for one run of the comparison (resuming a stopped one); ``variant``
-    ``plain`` or an LFPV one (the plug-in with ``lfpv_args``)."""
+def train_command(run: Run, threads: int, out: Path, lfpv_args: dict[str, object]) -> list[str]:
+    """``lowlight train`` for one run of the comparison (resuming a stopped one); an LFPV
+    variant gets the plug-in with ``lfpv_args``."""
     from lowlight.recipes import recipe_path
 
-    config = recipe_path(f"{backbone}_{base}")
+    config = recipe_path(f"{run.backbone}_{run.base}")
     cmd = [sys.executable, "-m", "lowlight", "train", str(config), "--out-dir", str(out)]
-    cmd += ["--steps", str(steps), "-q"]
-    plugins = json.dumps(lfpv_plugins(backbone, lfpv_args)) if variant != "plain" else "[]"
+    cmd += ["--steps", str(run.steps), "-q"]
+    plain = run.variant == "plain"
+    plugins = "[]" if plain else json.dumps(lfpv_plugins(run.backbone, lfpv_args))
     for item in [
-        f"name={backbone}_{base}_{variant}_seed{seed}",
-        f"seed={seed}",
+        f"name={run.name}",
+        f"seed={run.seed}",
         f"train.threads={threads}",
-        f"train.ckpt_every={min(250, steps)}",
-        f"train.log_every={max(1, min(25, steps // 4))}",
+        f"train.ckpt_every={min(250, run.steps)}",
+        f"train.log_every={max(1, min(25, run.steps // 4))}",
         "data.val=null",
         f"plugins={plugins}",
     ]:
@@ -149,22 +160,11 @@ def train_command(
     return cmd
 
 
-def train(
-    backbone: str,
-    base: str,
-    variant: str,
-    seed: int,
-    steps: int,
-    threads: int,
-    root: Path,
-    lfpv_args: dict[str, object],
-) -> Path:
+def train(run: Run, threads: int, root: Path, lfpv_args: dict[str, object]) -> Path:
     """Train one run (or reuse / resume it); return its exported weights."""
-    out = run_dir(root, backbone, base, variant, seed, steps)
-    exported = list((out / "export").glob("*.safetensors"))
-    if not exported:
-        cmd = train_command(backbone, base, variant, seed, steps, threads, out, lfpv_args)
-        subprocess.run(cmd, check=True, cwd=REPO)
+    out = run.folder(root)
+    if not list((out / "export").glob("*.safetensors")):
+        subprocess.run(train_command(run, threads, out, lfpv_args), check=True, cwd=REPO)
     return next((out / "export").glob("*.safetensors"))
 
 
@@ -207,31 +207,31 @@ def name_of(data: Path) -> str:
 def compare(args: argparse.Namespace) -> list[dict]:
     datasets = [LOL, *args.data]
     rows = []
-    for backbone, steps, seed in planned_pairs(args):
+    for pair in planned_pairs(args):
         exports = {}
-        for variant in ("plain", lfpv_variant(args.lfpv_args)):
-            weights = train(
-                backbone, args.base, variant, seed, steps, args.threads, args.runs, args.lfpv_args
-            )
-            exports[variant] = weights
-            run = weights.parent.parent
+        for run in pair:
+            weights = train(run, args.threads, args.runs, args.lfpv_args)
+            exports[run.variant] = weights
+            folder = weights.parent.parent
             scores = {
-                name_of(d): score(backbone, weights, d, run / "eval" / name_of(d).replace("/", "_"))
+                name_of(d): score(
+                    run.backbone, weights, d, folder / "eval" / name_of(d).replace("/", "_")
+                )
                 for d in datasets
             }
             rows.append(
                 {
-                    "backbone": backbone,
-                    "variant": variant,
-                    "seed": seed,
-                    "base": args.base,
-                    "steps": steps,
-                    "sec_per_step": seconds_per_step(run),
+                    "backbone": run.backbone,
+                    "variant": run.variant,
+                    "seed": run.seed,
+                    "base": run.base,
+                    "steps": run.steps,
+                    "sec_per_step": seconds_per_step(folder),
                     "weights": os.path.relpath(weights, REPO),
                     "scores": scores,
                 }
             )
-        added = tensor_elements(exports[variant]) - tensor_elements(exports["plain"])
+        added = tensor_elements(exports[pair[1].variant]) - tensor_elements(exports["plain"])
         for row in rows[-2:]:
             row["params_added"] = added if row["variant"] != "plain" else 0
     return rows
@@ -415,12 +415,9 @@ def main() -> None:
         print(text)
         return
     if args.print_commands:
-        for backbone, steps, seed in planned_pairs(args):
-            for variant in ("plain", lfpv_variant(args.lfpv_args)):
-                out = run_dir(args.runs, backbone, args.base, variant, seed, steps)
-                cmd = train_command(
-                    backbone, args.base, variant, seed, steps, args.threads, out, args.lfpv_args
-                )
+        for pair in planned_pairs(args):
+            for run in pair:
+                cmd = train_command(run, args.threads, run.folder(args.runs), args.lfpv_args)
                 print(shlex.join(cmd))
         return
     rows = compare(args)
