@@ -50,6 +50,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import time
 from pathlib import Path
 
@@ -269,6 +270,11 @@ def summarise(rows: list[dict[str, object]], keys: list[str]) -> dict[str, dict[
     }
 
 
+def shown_path(path: Path) -> str:
+    """``path`` relative to the repository (``../shared/data/...``), as the README writes it."""
+    return os.path.relpath(path.resolve(), REPO)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-m", "--model", default="mirnet_small")
@@ -358,7 +364,7 @@ def main() -> None:
         "model": args.model,
         "weights": args.weights,
         "overrides": kwargs,
-        "data": str(args.data),
+        "data": shown_path(args.data),
         "block": n,
         "max_cov": args.max_cov,
         "min_luma": args.min_luma,

@@ -53,7 +53,7 @@ def test_registered_with_metadata():
         assert meta["kind"] == "supervised"
         assert "2003.06792" in meta["paper"]
     assert MODELS.get("mirnet").meta["default_weights"] is None  # trained on a GPU only
-    assert MODELS.get("mirnet_small").meta["default_weights"] == "mirnet_small_mixed"
+    assert MODELS.get("mirnet_small").meta["default_weights"] == "mirnet_small_mixed_fusion"
     assert isinstance(build("mirnet_small", channels=4), MIRNet)
 
 

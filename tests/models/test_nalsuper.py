@@ -339,14 +339,15 @@ def test_exported_weights_run_without_any_text_encoder(tmp_path, no_text_package
 
 
 def test_shipped_weights_carry_their_prompt_and_need_no_encoder(no_text_packages):
-    """``nalsuper_small_mixed_fusion6k`` loads by default (hash checked), states its training
-    prompt, and enhances with every text package unimportable; a new prompt fails with the
-    hint. The synthetic-only and best-frame-reference weights stay loadable by name."""
+    """``nalsuper_small_mixed_fusion6k_real2`` loads by default (hash checked), states its
+    training prompt, and enhances with every text package unimportable; a new prompt fails
+    with the hint. The earlier weights stay loadable by name."""
     from lowlight.weights import shipped_record
 
     assert shipped_record("nalsuper_small_synth")[0].model == "nalsuper_small"
     assert shipped_record("nalsuper_small_mixed")[0].model == "nalsuper_small"
-    record = shipped_record("nalsuper_small_mixed_fusion6k")[0]
+    assert shipped_record("nalsuper_small_mixed_fusion6k")[0].model == "nalsuper_small"
+    record = shipped_record("nalsuper_small_mixed_fusion6k_real2")[0]
     assert lowlight.model_info("nalsuper_small")["default_weights"] == record.name
     model = lowlight.load("nalsuper_small")
     assert model.prompt == record.config["prompt"]

@@ -216,7 +216,7 @@ class MIRNet(EnhancementModel):
     paper=_PAPER,
     summary="MIRNet narrowed for CPU training (C=16, 2 groups of 1 block, 0.67 M parameters); "
     + _SUMMARY,
-    default_weights="mirnet_small_mixed",
+    default_weights="mirnet_small_mixed_fusion",
     test_kwargs={"channels": 4, "num_rrg": 1, "num_mrb": 1},
 )
 def mirnet_small(**overrides: Any) -> MIRNet:

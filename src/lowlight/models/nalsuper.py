@@ -315,7 +315,7 @@ class NaLSuper(EnhancementModel):
     kind="supervised",
     paper=_PAPER,
     summary="NaLSuper narrowed for CPU training (C=16, 6 blocks, 2 heads); " + _SUMMARY,
-    default_weights="nalsuper_small_mixed_fusion6k",
+    default_weights="nalsuper_small_mixed_fusion6k_real2",
     text_guided=True,
     test_kwargs=TEST_KWARGS,
 )
