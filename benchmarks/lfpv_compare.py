@@ -69,19 +69,6 @@ def lfpv_plugins(backbone: str, lfpv_args: dict[str, object]) -> list[dict]:
     return plugins
 
 
-def parse_lfpv_args(items: list[str]) -> dict[str, object]:
-    """``["readout_gate=true"]`` -> ``{"readout_gate": True}`` (values read as YAML)."""
-    import yaml
-
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise SystemExit(f"--lfpv-arg needs KEY=VALUE, got {item!r}")
-        out[key] = yaml.safe_load(value)
-    return out
-
-
 def lfpv_variant(lfpv_args: dict[str, object]) -> str:
     """The LFPV variant's name (and run-folder part): ``lfpv``, or ``lfpv_<key>-<value>_...``
     when ``--lfpv-arg`` changes the recipe's plug-in settings."""
@@ -406,7 +393,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     args.backbone = args.backbone or ["mirnet_small"]
-    args.lfpv_args = parse_lfpv_args(args.lfpv_arg)
+    from lowlight.cli._common import parse_key_values
+
+    args.lfpv_args = parse_key_values(args.lfpv_arg)
     args.runs = args.runs.resolve()
     args.report.mkdir(parents=True, exist_ok=True)
     if args.timing:

@@ -117,6 +117,12 @@ def main() -> None:
         help="Only rewrite OUT/report.md from OUT/summary.json (keeps the recorded command).",
     )
     args = parser.parse_args()
+    also_sets = {}
+    for item in args.also:
+        name_of_set, sep, root = item.partition("=")
+        if not sep or not name_of_set or not root:
+            raise SystemExit(f"--also needs NAME=DIR, got {item!r}")
+        also_sets[name_of_set] = Path(root)
     if args.rebuild_report:
         summary = json.loads((args.out / "summary.json").read_text())
         (args.out / "report.md").write_text(report(summary, args, summary.pop("_command", None)))
@@ -137,9 +143,8 @@ def main() -> None:
             row["lol"] = paired_scores(model, args.lol, label)
         row["sice"] = paired_scores(model, args.sice, label)
         row["synth"] = paired_scores(model, args.synth, label)
-        for item in args.also:
-            name_of_set, _, root = item.partition("=")
-            row.setdefault("also", {})[name_of_set] = paired_scores(model, Path(root), label)
+        for name_of_set, root in also_sets.items():
+            row.setdefault("also", {})[name_of_set] = paired_scores(model, root, label)
         if not args.no_samples:
             row["sci_samples"] = sci_samples(model, args.samples)
         summary[label] = row
@@ -153,6 +158,7 @@ def main() -> None:
 def report(summary: dict[str, dict], args: argparse.Namespace, command: str | None) -> str:
     summary = {k: v for k, v in summary.items() if not k.startswith("_")}
     also = list(dict.fromkeys(k for row in summary.values() for k in row.get("also", {})))
+    headers = ["entry", "model @ weights", "LOL-v1 eval15", "SICE-seq val", "SICE-synth val", *also]
     lines = [
         "# Real pairs: LOL-v1 eval15, SICE-seq val and the sci_samples guards",
         "",
@@ -160,18 +166,15 @@ def report(summary: dict[str, dict], args: argparse.Namespace, command: str | No
         "",
         "Each set: PSNR / SSIM / PSNR GT-mean / SSIM GT-mean.",
         "",
-        "| entry | model @ weights | LOL-v1 eval15 | SICE-seq val | SICE-synth val | "
-        + "".join(f"{name} | " for name in also),
-        "|---|---|---|---|---|" + "---|" * len(also),
+        "| " + " | ".join(headers) + " |",
+        "|" + "---|" * len(headers),
     ]
     for label, row in summary.items():
         if label == "input":
             continue
         cells = []
-        for key in ("lol", "sice", "synth", *also):
-            scores = (
-                row.get(key) if key in ("lol", "sice", "synth") else row.get("also", {}).get(key)
-            )
+        extra = row.get("also", {})
+        for scores in [row.get("lol"), row.get("sice"), row.get("synth"), *map(extra.get, also)]:
             cells.append(
                 "{psnr:.2f} / {ssim:.3f} / {psnr_gtmean:.2f} / {ssim_gtmean:.3f}".format(**scores)
                 if scores
